@@ -1,0 +1,55 @@
+# occface — two commands from a fresh clone:  make reproduce   and   make test
+# PROFILE = quick (class, tests) | default (a CPU run) | full (paper scale, one GPU)
+PROFILE ?= default
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+SYSPY   ?= python3
+# The data lives where OCCFACE_DATA says; `make data` downloads it into data/raw when unset.
+OCCFACE_DATA ?= $(if $(wildcard data/raw/lfw),$(CURDIR)/data/raw,)
+export OCCFACE_DATA
+export PYTHONHASHSEED := 0
+
+.PHONY: reproduce test unit nbval lab data clean check notebooks install bench
+
+reproduce: check $(VENV)/.installed
+	$(PY) -m occface.runner --profile $(PROFILE)
+
+# Fails fast (no venv needed): unknown PROFILE, or no data behind OCCFACE_DATA.
+check:
+	@PYTHONPATH=lib $(SYSPY) -m occface.runner --profile "$(PROFILE)" --check
+
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(SYSPY) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(MAKE) unit nbval
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests -q
+
+# Every notebook in its committed quick state; outputs of cells tagged for checking are compared.
+nbval: $(VENV)/.installed
+	OCCFACE_RESULTS=$$(mktemp -d) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax \
+	    --sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9][0-9]_*.ipynb
+
+# Regenerate notebooks/*.ipynb from notebooks/src/*.py and execute them at `quick` (their committed state).
+notebooks: $(VENV)/.installed
+	$(PY) scripts/build_notebooks.py $(NB)
+
+lab: $(VENV)/.installed
+	$(PY) -m jupyter lab notebooks/
+
+data:
+	bash scripts/get_data.sh
+
+bench: $(VENV)/.installed
+	$(PY) scripts/bench_occlusion.py
+
+clean:
+	rm -rf results/.staging .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
+	@echo "cached faces, embeddings and checkpoints live in $${OCCFACE_CACHE:-~/.cache/occface}; remove by hand if wanted"

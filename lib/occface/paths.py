@@ -1,0 +1,49 @@
+"""Where things live. Everything is overridable by environment variables.
+
+- ``OCCFACE_DATA``     root of the real data (``lfw/``, ``att_faces/``, ``occluders/``). Required.
+- ``OCCFACE_CACHE``    aligned faces, embeddings, checkpoints (default ``~/.cache/occface``).
+- ``OCCFACE_RESULTS``  root holding ``<profile>/<paper>/`` result folders (default ``<repo>/results``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_FOLDERS = {"lfw": "lfw", "orl": "att_faces", "occluders": "occluders"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """Raised when the face data cannot be found; the message says how to get it."""
+
+
+def data_root(required: tuple[str, ...] = ("lfw", "occluders")) -> Path:
+    """The directory named by ``OCCFACE_DATA``, checked to hold the ``required`` data sets."""
+    value = os.environ.get("OCCFACE_DATA")
+    if not value:
+        raise DataNotFoundError(
+            "OCCFACE_DATA is not set. Point it at the data folder (the one holding lfw/, att_faces/, "
+            "occluders/), e.g. `export OCCFACE_DATA=../shared/data`, or run `make data` to download it."
+        )
+    root = Path(value).expanduser().resolve()
+    missing = [DATA_FOLDERS[name] for name in required if not (root / DATA_FOLDERS[name]).is_dir()]
+    if missing:
+        raise DataNotFoundError(
+            f"OCCFACE_DATA={value} has no {', '.join(missing)}/ folder. "
+            "Point OCCFACE_DATA at the folder holding lfw/, att_faces/ and occluders/, or run `make data`."
+        )
+    return root
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the cache root (``OCCFACE_CACHE`` or ``~/.cache/occface``), created on demand."""
+    root = Path(os.environ.get("OCCFACE_CACHE", Path.home() / ".cache" / "occface")).expanduser()
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def results_root() -> Path:
+    """Root of the result folders: ``OCCFACE_RESULTS`` (the runner points it at a staging area) or ``results/``."""
+    return Path(os.environ.get("OCCFACE_RESULTS", REPO_ROOT / "results")).expanduser()

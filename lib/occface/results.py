@@ -1,0 +1,157 @@
+"""The results writer every notebook uses: tidy CSV + paper-shaped Markdown tables, labelled PNG figures.
+
+Layout: ``<results_root>/<profile>/<topic>/<name>.{csv,md,png}`` plus ``manifest.json`` describing each
+artifact (title, profile, data, hardware, seed, commit). Every file is written atomically (temporary file
+in the same folder, then ``os.replace``), so an interrupted run never leaves half a table behind.
+
+Tidy schema, one row per cell: ``table,row,column,ours,paper,unit,profile,dataset,seed,commit``.
+``paper`` is empty where the paper prints no number; ``ours`` is empty where the cell cannot be computed
+here, and the Markdown says why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .paths import results_root
+from .profiles import get_profile
+from .runtime import commit_label, hardware_label
+
+COLUMNS = ["table", "row", "column", "ours", "paper", "unit", "profile", "dataset", "seed", "commit"]
+TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation"}
+
+
+@dataclass
+class Cell:
+    """One number of a paper's table: ours beside the paper's (either may be missing)."""
+    row: str
+    column: str
+    ours: float | None
+    paper: float | None = None
+    unit: str = "%"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{digits}f}"
+
+
+@dataclass
+class Results:
+    """Writes one topic's tables and figures for one profile.
+
+    >>> res = Results("from", profile="quick", dataset="LFW deep-funneled", seed=0)
+    >>> res.table("table2", [Cell("LFW", "None", 97.1, 99.38)], title="Mask binarization")
+    """
+    topic: str
+    profile: str
+    dataset: str
+    seed: int = 0
+    root: Path | None = None
+    written: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.topic not in TOPICS:
+            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(TOPICS)}")
+        get_profile(self.profile)  # validates the name
+        self.folder = (self.root or results_root()) / self.profile / self.topic
+
+    @property
+    def labels(self) -> dict:
+        return {"profile": self.profile, "dataset": self.dataset, "seed": self.seed,
+                "commit": commit_label(), "hardware": hardware_label()}
+
+    def table(self, name: str, cells: Iterable[Cell], *, title: str, notes: Iterable[str] = (),
+              digits: int = 2) -> Path:
+        """Write ``<name>.csv`` (tidy) and ``<name>.md`` (rows x columns, ours beside the paper's)."""
+        cells = list(cells)
+        if not cells:
+            raise ValueError(f"table {name!r} has no cells")
+        labels = self.labels
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for c in cells:
+            writer.writerow([name, c.row, c.column, _fmt(c.ours, 4), _fmt(c.paper, 4), c.unit,
+                             self.profile, self.dataset, self.seed, labels["commit"]])
+        csv_path = self.folder / f"{name}.csv"
+        atomic_write_text(csv_path, buffer.getvalue())
+        atomic_write_text(self.folder / f"{name}.md", self._markdown(name, cells, title, list(notes), digits))
+        self._record(name, "table", title, [f"{name}.csv", f"{name}.md"])
+        self.written.append(csv_path)
+        return csv_path
+
+    def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> Path:
+        """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata."""
+        labels = self.labels
+        footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
+                  f"{labels['hardware']} | commit {labels['commit']}")
+        fig.text(0.005, 0.003, footer, fontsize=6, color="0.35", ha="left", va="bottom")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                    metadata={"Title": title, "Description": footer, "Software": "occface"})
+        path = self.folder / f"{name}.png"
+        atomic_write_bytes(path, buffer.getvalue())
+        self._record(name, "figure", title, [f"{name}.png"])
+        self.written.append(path)
+        return path
+
+    def _markdown(self, name: str, cells: list[Cell], title: str, notes: list[str], digits: int) -> str:
+        rows = list(dict.fromkeys(c.row for c in cells))
+        columns = list(dict.fromkeys(c.column for c in cells))
+        lookup = {(c.row, c.column): c for c in cells}
+        any_paper = any(c.paper is not None for c in cells)
+        header = ["" ]
+        for col in columns:
+            header += [f"{col} (ours)", f"{col} (paper)"] if any_paper else [col]
+        lines = [f"# {self.topic} {name}: {title}", "",
+                 "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in rows:
+            out = [row]
+            for col in columns:
+                c = lookup.get((row, col))
+                ours = "—" if c is None or c.ours is None or math.isnan(c.ours) else _fmt(c.ours, digits)
+                out.append(ours)
+                if any_paper:
+                    out.append("" if c is None else _fmt(c.paper, digits))
+            lines.append("| " + " | ".join(out) + " |")
+        units = sorted({c.unit for c in cells if c.unit})
+        labels = self.labels
+        lines += ["", f"Units: {', '.join(units) or '-'}. Profile `{self.profile}`, data: {self.dataset}, "
+                      f"seed {self.seed}, hardware: {labels['hardware']}, commit `{labels['commit']}`."]
+        if notes:
+            lines += [""] + [f"- {n}" for n in notes]
+        return "\n".join(lines) + "\n"
+
+    def _record(self, name: str, kind: str, title: str, files: list[str]) -> None:
+        path = self.folder / "manifest.json"
+        manifest = json.loads(path.read_text()) if path.exists() else {}
+        manifest[name] = {"kind": kind, "title": title, "files": files,
+                          "topic": self.topic, **self.labels}
+        atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
