@@ -2,9 +2,10 @@
 
 A notebook re-runs only when its inputs changed: the notebook itself, any file of the library, the
 profile's parameters or the data's checksums. Each run writes into a staging folder
-(``results/.staging/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
-notebook finished, so a killed run leaves no half-written table; the next run clears the staging
-folder and continues with the first notebook whose stamp is missing or stale.
+(``<cache>/staging/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
+notebook finished, so a killed or failed run leaves no half-written table in ``results/``; the next run
+clears the staging folder (under the cache) and continues with the first notebook whose stamp is missing
+or stale.
 
     python -m occface.runner --profile quick [--only 00_tour] [--force] [--check]
 """
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from .paths import DATA_FOLDERS, REPO_ROOT, DataNotFoundError, data_root, results_root
+from .paths import DATA_FOLDERS, REPO_ROOT, DataNotFoundError, cache_dir, data_root, results_root
 from .profiles import PROFILES, get_profile
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -77,6 +78,10 @@ def input_hash(notebook: Path, profile: str, data_print: str, lib_print: str) ->
     return digest.hexdigest()
 
 
+def _staging_root() -> Path:
+    return cache_dir("staging")
+
+
 def _stamp_path(profile: str, notebook: Path) -> Path:
     return results_root() / profile / ".stamps" / f"{notebook.stem}.json"
 
@@ -100,6 +105,14 @@ def _merge_manifest(src: Path, dst: Path) -> None:
     atomic_write_text(dst, json.dumps(merged, indent=1, sort_keys=True) + "\n")
 
 
+def _atomic_move(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst`` so that ``dst`` is never seen half-written, across filesystems too."""
+    tmp = dst.with_name(f".{dst.name}.publishing")
+    shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+    src.unlink()
+
+
 def _publish(staging_profile: Path, final_profile: Path) -> list[str]:
     """Move a finished notebook's files from staging into results/<profile>/; returns their paths."""
     artifacts = []
@@ -112,7 +125,7 @@ def _publish(staging_profile: Path, final_profile: Path) -> list[str]:
         if path.name == "manifest.json":
             _merge_manifest(path, target)
             continue
-        os.replace(path, target)
+        _atomic_move(path, target)
         artifacts.append(str(rel))
     return artifacts
 
@@ -123,7 +136,7 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
 
     from .results import atomic_write_text
 
-    staging = results_root() / ".staging" / notebook.stem
+    staging = _staging_root() / notebook.stem
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / "executed.ipynb"
@@ -133,6 +146,9 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
     try:
         papermill.execute_notebook(str(notebook), str(executed), parameters={"profile": profile},
                                    cwd=str(NOTEBOOK_DIR), progress_bar=True, kernel_name="python3")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed notebook publishes nothing
+        raise
     finally:
         if env_before is None:
             os.environ.pop("OCCFACE_RESULTS", None)
@@ -143,7 +159,7 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
     artifacts = _publish(staging / profile, final) if (staging / profile).exists() else []
     executed_dir = final / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)
-    os.replace(executed, executed_dir / notebook.name)
+    _atomic_move(executed, executed_dir / notebook.name)
     shutil.rmtree(staging, ignore_errors=True)
     record = {"notebook": f"notebooks/{notebook.name}", "hash": wanted, "wall_s": round(wall, 1),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "artifacts": artifacts}
@@ -200,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         return 0
-    shutil.rmtree(results_root() / ".staging", ignore_errors=True)  # leftovers of a killed run
+    shutil.rmtree(_staging_root(), ignore_errors=True)  # leftovers of a killed run
     data_print, lib_print = data_fingerprint(root), library_fingerprint()
     ran = 0
     for index, notebook in enumerate(selected, 1):
