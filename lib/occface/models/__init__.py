@@ -1,0 +1,1 @@
+"""Paper models: one module per paper (from_net: FROM, rla: RLA)."""
