@@ -1,0 +1,1 @@
+"""Experiment drivers the notebooks call (one module per paper)."""
