@@ -222,11 +222,12 @@ def cosine_matrix(a: ArrayLike, b: ArrayLike) -> np.ndarray:
 
 
 def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
-           k: int | Sequence[int] = (1, 5, 10)) -> float | dict[int, float]:
+           k: int | Sequence[int] = (1, 5, 10), metric: str = "cosine") -> float | dict[int, float]:
     """Closed-set identification rate at rank k (FSG-GAN Table 3): a probe counts when its identity is among
     the k gallery identities most similar to it (cosine; an identity's score is its best gallery image).
 
     ``gallery`` and ``probes`` are (features (N,D), labels (N,)); every probe label must be in the gallery.
+    ``metric``: "cosine" similarity or "euclidean" (negative distance, dlib's metric).
     """
     g_feat, g_lab = gallery
     p_feat, p_lab = probes
@@ -234,7 +235,13 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
     ids, g_idx = np.unique(g_lab, return_inverse=True)
     if not np.isin(p_lab, ids).all():
         raise ValueError("every probe identity must have a gallery image (closed-set identification)")
-    sim = cosine_matrix(p_feat, g_feat)                       # (P, G)
+    if metric == "cosine":
+        sim = cosine_matrix(p_feat, g_feat)                   # (P, G)
+    elif metric == "euclidean":
+        pf, gf = (np.asarray(f.detach().cpu() if isinstance(f, torch.Tensor) else f, np.float64) for f in (p_feat, g_feat))
+        sim = -np.sqrt(np.maximum((pf ** 2).sum(1)[:, None] + (gf ** 2).sum(1)[None] - 2 * pf @ gf.T, 0))
+    else:
+        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
     per_id = np.full((sim.shape[0], ids.size), -np.inf)
     np.maximum.at(per_id.T, g_idx, sim.T)                      # best gallery image per identity
     true = per_id[np.arange(sim.shape[0]), np.searchsorted(ids, p_lab)]

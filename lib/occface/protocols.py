@@ -1,0 +1,264 @@
+"""The one way every paper is scored.
+
+- ``verification``: held-out LFW View-2 pairs (folds 6-10, people never trained on) with one image of each
+  pair occluded, the first and the second in turn (RLA Sec. 4.3's protocol, doubling the pairs). Scores
+  clean pairs, occluded pairs, any de-occluder ``restore(images) -> images`` (judged by the dlib evaluator)
+  and any recognizer ``embed(images) -> features``. Returns EER, 10-fold accuracy, TAR@FAR and counts.
+- ``identification``: one clean gallery image and five occluded probes per person, five repeats, rank-1/5/10
+  (FSG-GAN Table 3).
+- ``image_quality``: PSNR / SSIM of restored against clean test faces (RLA Table I, FSG-GAN Table 1, ...).
+- ``real_occlusions``: any folder of real occluded faces (none ships), laid out as::
+
+      <root>/<person>/clean/*.{jpg,png}      # unoccluded faces of the person
+      <root>/<person>/occluded/*.{jpg,png}   # occluded faces of the same person
+
+  Faces must already be aligned to our template (``occface.data.template``) at any square size (they are
+  resized): dlib's landmark detector is unreliable on occluded faces, so no detection happens here. Every
+  clean x occluded image pair is scored (genuine when the person matches).
+
+Scores: the dlib evaluator uses negative Euclidean distance (its own metric), trained recognizers cosine.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from .metrics import cosine_matrix, eer, lfw_accuracy, psnr, rank_k, ssim, tar_at_far
+from .profiles import Profile, get_profile
+from .recognizers import cached_embeddings, dlib_evaluator
+
+Restore = Callable[[torch.Tensor], torch.Tensor]
+Embed = Callable[[torch.Tensor], np.ndarray]
+
+
+def _batched(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([torch.as_tensor(fn(images[i:i + batch])).detach().float().cpu()
+                          for i in range(0, len(images), batch)])
+
+
+def _features(images: torch.Tensor, embed: Embed | None, cache_key: str | None = None) -> np.ndarray:
+    """Features of images: the recognizer's, or dlib's (cached when ``cache_key`` names a fixed clean set)."""
+    if embed is not None:
+        return np.asarray(embed(images), np.float32)
+    evaluator = dlib_evaluator()
+    if cache_key:
+        return cached_embeddings(cache_key, images, evaluator.embed)
+    return evaluator.embed(images)
+
+
+def _pair_scores(a: np.ndarray, b: np.ndarray, dlib: bool) -> np.ndarray:
+    if dlib:
+        return -np.linalg.norm(a - b, axis=1)
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return (a * b).sum(1)
+
+
+def score_summary(scores: np.ndarray, same: np.ndarray, folds: np.ndarray,
+                  far: Iterable[float] = (1e-3, 1e-4)) -> dict:
+    """EER, k-fold accuracy (threshold from the other folds) and TAR@FAR (NaN where the FAR is finer than
+    1 / impostors, see ``metrics.tar_at_far``), all in [0, 1], with the counts they rest on."""
+    same = np.asarray(same, bool)
+    out = {"eer": eer(scores[same], scores[~same])}
+    acc = lfw_accuracy(scores, same, folds)
+    out.update(accuracy=acc.mean, accuracy_std=acc.std, folds=len(acc.folds))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # unresolvable FARs are reported as NaN
+        for f in far:
+            out[f"tar@far={f:g}"] = float(tar_at_far(scores[same], scores[~same], f))
+    out.update(scored_pairs=int(len(scores)), genuine=int(same.sum()), impostor=int((~same).sum()))
+    return out
+
+
+def verification(profile: str | Profile, occlusion: dict | None = None, restore: Restore | None = None,
+                 embed: Embed | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
+                 far: Iterable[float] = (1e-3, 1e-4), max_pairs: int | None = None) -> dict:
+    """Verification on held-out View-2 pairs (folds 6-10), ``profile.eval_pairs`` of them (balanced, seeded).
+
+    ``occlusion``: kwargs of ``occface.occlusion.occlude`` (e.g. ``dict(kind="sunglasses")``); then the first
+    image of each pair is occluded (second clean), and again the second (first clean): 2P scored pairs (RLA).
+    ``restore`` is applied to the occluded images only. Without ``embed`` the dlib evaluator scores.
+    Accuracy uses 10 folds: each LFW fold 6-10 split in two halves, both occlusion turns of a pair in the
+    same fold (so a threshold is never chosen on the other turn of a pair it is tested on).
+    Returns ``eer``, ``accuracy``, ``accuracy_std``, ``tar@far=<far>`` (fractions) and counts, seconds.
+    """
+    from .data import load_pair_faces
+
+    p = get_profile(profile)
+    size = size or p.image_size
+    started = time.perf_counter()
+    pf = load_pair_faces(size=size, max_pairs=max_pairs or p.eval_pairs, seed=seed)
+    n = len(pf.same)
+    same = pf.same.numpy().astype(bool)
+    within = np.zeros(n, np.int64)
+    for f in np.unique(pf.fold.numpy()):
+        idx = np.flatnonzero(pf.fold.numpy() == f)
+        within[idx] = (np.arange(len(idx)) * 2) // len(idx)
+    folds = (pf.fold.numpy() - pf.fold.numpy().min()) * 2 + within
+    dlib = embed is None
+    key = f"dlib-pairs-{size}"
+    fa = _features(pf.first, embed, key + "-first" if dlib else None)
+    fb = _features(pf.second, embed, key + "-second" if dlib else None)
+    area = float("nan")
+    if occlusion is None and restore is None:
+        scores, same_all, folds_all = _pair_scores(fa, fb, dlib), same, folds
+        embedded = 2 * n
+    else:
+        from .occlusion import occlude
+
+        occ_kw = dict(occlusion or {})
+        turns, areas = [], []
+        for turn, (images, marks) in enumerate([(pf.first, pf.landmarks_first), (pf.second, pf.landmarks_second)]):
+            if occlusion is not None:
+                occ = occlude(images, landmarks=marks, seed=seed + turn, **occ_kw)
+                shown, areas = occ.images, areas + [occ.area.numpy()]
+            else:
+                shown = images
+            if restore is not None:
+                shown = _batched(restore, shown).clamp(0, 1)
+            turns.append(_features(shown, embed))
+        scores = np.concatenate([_pair_scores(turns[0], fb, dlib), _pair_scores(fa, turns[1], dlib)])
+        same_all, folds_all = np.r_[same, same], np.r_[folds, folds]
+        area = float(np.concatenate(areas).mean()) if areas else 0.0
+        embedded = 4 * n
+    out = score_summary(scores, same_all, folds_all, far)
+    out.update(pairs=n, occluded_area=area, images_embedded=embedded, seconds=time.perf_counter() - started,
+               evaluator="dlib" if dlib else "embed", size=size)
+    return out
+
+
+def identification(profile: str | Profile, occlusion: dict | None = None, restore: Restore | None = None,
+                   embed: Embed | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
+                   people: int | None = None, probes: int = 5, repeats: int = 5,
+                   k: Iterable[int] = (1, 5, 10)) -> dict:
+    """FSG-GAN Table 3: test people with >= 1 + ``probes`` images; per repeat, one clean gallery image and
+    ``probes`` (occluded, restored) probes per person drawn with the repeat's seed; rank-k mean and s.d.
+
+    ``people`` (default: ``eval_pairs // 10``, at least 10) caps the people, taken in a seeded order; every
+    image of a chosen person is occluded once (seeded) and embedded once, so repeats cost no embeddings.
+    """
+    from .data import load_faces
+
+    p = get_profile(profile)
+    size = size or p.image_size
+    started = time.perf_counter()
+    faces = load_faces("lfw", size=size, split="test", min_per_identity=1 + probes, seed=seed)
+    rng = np.random.default_rng(seed)
+    ids = faces.identity.numpy()
+    chosen = rng.permutation(len(faces.names))[: max(10, people or p.eval_pairs // 10)]
+    # at most 3 * (1 + probes) images per person keeps George W. Bush's 500 from dominating the cost
+    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(ids == c))[: 3 * (1 + probes)] for c in chosen]))
+    images, labels = faces.images[keep], ids[keep]
+    marks = faces.landmarks[keep]
+    dlib = embed is None
+    clean = _features(images, embed, f"dlib-ident-{size}-{seed}" if dlib else None)
+    shown = images
+    if occlusion is not None:
+        from .occlusion import occlude
+
+        shown = occlude(images, landmarks=marks, seed=seed, **occlusion).images
+    if restore is not None:
+        shown = _batched(restore, shown).clamp(0, 1)
+    probe_feats = clean if shown is images else _features(shown, embed)
+    ks = list(k)
+    results = {kk: [] for kk in ks}
+    for r in range(repeats):
+        rr = np.random.default_rng(seed * 1000 + r)
+        gal, prb = [], []
+        for c in chosen:
+            members = rr.permutation(np.flatnonzero(labels == c))
+            gal.append(members[0])
+            prb.extend(members[1:1 + probes])
+        gal, prb = np.array(gal), np.array(prb)
+        # dlib ranks by Euclidean distance (its metric), recognizers by cosine
+        res = rank_k((clean[gal], labels[gal]), (probe_feats[prb], labels[prb]), ks,
+                     metric="euclidean" if dlib else "cosine")
+        for kk in ks:
+            results[kk].append(res[kk])
+    out = {f"rank{kk}": float(np.mean(v)) for kk, v in results.items()}
+    out.update({f"rank{kk}_std": float(np.std(v)) for kk, v in results.items()})
+    out.update(people=len(chosen), probes=len(chosen) * probes, repeats=repeats, images_embedded=len(keep) * (
+        1 if shown is images else 2), seconds=time.perf_counter() - started)
+    return out
+
+
+def image_quality(restore: Restore | None, profile: str | Profile, occlusion: dict | None = None,
+                  size: int | tuple[int, int] | None = None, seed: int = 0, max_images: int | None = None) -> dict:
+    """PSNR (dB) and SSIM (scikit-image settings) of ``restore(occluded)`` and of the occluded input itself
+    against the clean held-out test faces (``profile.eval_pairs`` of them by default)."""
+    from .data import load_faces
+    from .occlusion import occlude
+
+    p = get_profile(profile)
+    size = size or p.image_size
+    faces = load_faces("lfw", size=size, split="test", max_images=max_images or p.eval_pairs, seed=seed)
+    occ = occlude(faces.images, landmarks=faces.landmarks, seed=seed, **(occlusion or dict(kind="block_black")))
+    out = {"psnr_occluded": psnr(occ.images, faces.images), "ssim_occluded": ssim(occ.images, faces.images),
+           "images": len(faces.images), "occluded_area": float(occ.area.mean())}
+    if restore is not None:
+        restored = _batched(restore, occ.images).clamp(0, 1)
+        out.update(psnr=psnr(restored, faces.images), ssim=ssim(restored, faces.images))
+    return out
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm"}
+
+
+def load_folder(root: str | Path, size: int = 64) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+    """``{"clean"|"occluded": (images (N,3,size,size), person index (N,))}`` of a real-occlusion folder."""
+    from PIL import Image
+
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder of <person>/clean/ + <person>/occluded/ faces")
+    people = sorted(d.name for d in root.iterdir() if (d / "clean").is_dir() and (d / "occluded").is_dir())
+    if not people:
+        raise ValueError(f"{root} holds no <person>/clean/ + <person>/occluded/ folders (see occface.protocols)")
+    out = {}
+    for part in ("clean", "occluded"):
+        imgs, labs = [], []
+        for j, person in enumerate(people):
+            for f in sorted((root / person / part).iterdir()):
+                if f.suffix.lower() in IMAGE_SUFFIXES:
+                    im = Image.open(f).convert("RGB").resize((size, size), Image.BILINEAR)
+                    imgs.append(np.asarray(im, np.float32) / 255)
+                    labs.append(j)
+        if not imgs:
+            raise ValueError(f"no {part} images under {root}")
+        out[part] = (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(), np.array(labs))
+    return out
+
+
+def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Embed | None = None,
+                    size: int = 64, far: Iterable[float] = (1e-2, 1e-3), folds: int = 10, seed: int = 0) -> dict:
+    """Score a folder of real occluded faces: every clean x occluded pair (genuine when same person),
+    EER / k-fold accuracy (seeded random folds) / TAR@FAR, plus rank-1 identification of each occluded face
+    against all clean faces. ``restore`` is applied to the occluded faces only."""
+    data = load_folder(root, size)
+    (ci, cl), (oi, ol) = data["clean"], data["occluded"]
+    if restore is not None:
+        oi = _batched(restore, oi).clamp(0, 1)
+    dlib = embed is None
+    fc, fo = _features(ci, embed), _features(oi, embed)
+    if dlib:
+        scores = -np.linalg.norm(fo[:, None] - fc[None], axis=2)
+    else:
+        scores = cosine_matrix(fo, fc)
+    same = ol[:, None] == cl[None]
+    fold_id = np.random.default_rng(seed).permutation(same.size) % min(folds, same.size)
+    out = score_summary(scores.ravel(), same.ravel(), fold_id, far)
+    best = np.full((len(oi), cl.max() + 1), -np.inf)
+    np.maximum.at(best.T, cl, scores.T)
+    out.update(rank1=float(np.mean(best.argmax(1) == ol)), people=int(cl.max() + 1), clean_images=len(ci),
+               occluded_images=len(oi))
+    return out
+
+
+__all__ = ["verification", "identification", "image_quality", "real_occlusions", "score_summary", "load_folder"]

@@ -1,0 +1,75 @@
+"""Protocols on tiny real inputs: counts, the first/second doubling, restore hooks, real-occlusion folders."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from occface.protocols import identification, real_occlusions, score_summary, verification
+
+pytestmark = pytest.mark.skipif(not os.environ.get("OCCFACE_DATA"), reason="needs OCCFACE_DATA")
+
+
+def pixels(images: torch.Tensor) -> np.ndarray:
+    """A trivial 'recognizer': centred pixels (fast, deterministic)."""
+    x = images.flatten(1)
+    return (x - x.mean(1, keepdim=True)).numpy()
+
+
+def test_score_summary_known_values():
+    same = np.tile([True, False], 50)
+    out = score_summary(np.where(same, 1.0, 0.0), same, np.arange(100) % 10, far=(0.1, 1e-3))
+    assert out["eer"] == 0 and out["accuracy"] == 1 and out["tar@far=0.1"] == 1
+    assert np.isnan(out["tar@far=0.001"])                  # 50 impostors cannot resolve 1e-3
+    assert (out["genuine"], out["impostor"]) == (50, 50)
+
+
+def test_verification_doubles_pairs_and_restore_is_applied():
+    calls = []
+
+    def restore(x):
+        calls.append(len(x))
+        return torch.zeros_like(x)                          # destroys identity: accuracy ~ chance
+
+    clean = verification("quick", embed=pixels, max_pairs=40)
+    occ = verification("quick", occlusion=dict(kind="block_black"), embed=pixels, max_pairs=40)
+    dead = verification("quick", occlusion=dict(kind="block_black"), restore=restore, embed=pixels, max_pairs=40)
+    assert clean["scored_pairs"] == 40 and occ["scored_pairs"] == 80 and occ["genuine"] == 40
+    assert 0 < occ["occluded_area"] < 1 and sum(calls) == 80
+    assert dead["accuracy"] <= 0.6 and clean["folds"] == 10
+    again = verification("quick", embed=pixels, max_pairs=40)
+    assert again["accuracy"] == clean["accuracy"] and again["eer"] == clean["eer"]    # deterministic
+
+
+def test_verification_dlib_clean_is_accurate_on_a_few_pairs():
+    out = verification("quick", max_pairs=20)
+    assert out["evaluator"] == "dlib" and out["accuracy"] >= 0.8
+
+
+def test_identification_counts_and_ranks_are_monotone():
+    out = identification("quick", occlusion=dict(kind="sunglasses"), embed=pixels, people=10, repeats=2)
+    assert out["people"] == 10 and out["probes"] == 50
+    assert out["rank1"] <= out["rank5"] <= out["rank10"] == 1.0  # 10 people: rank 10 finds everyone
+
+
+def test_real_occlusions_folder(tmp_path):
+    from PIL import Image
+
+    from occface.data import load_faces
+
+    faces = load_faces("lfw", size=32, split="test", min_per_identity=4)
+    keep = np.concatenate([np.flatnonzero(faces.identity.numpy() == c)[:4] for c in (0, 1, 2)])
+    for i, (img, ident) in enumerate(zip(faces.images[keep], faces.identity[keep])):
+        part = "clean" if i % 2 else "occluded"
+        arr = (img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        if part == "occluded":
+            arr[:20] = 0                                    # a real-looking top occlusion
+        folder = tmp_path / faces.names[int(ident)] / part
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(folder / f"{i}.png")
+    out = real_occlusions(tmp_path, embed=pixels, size=32)
+    assert out["people"] == 3 and out["clean_images"] == out["occluded_images"] == 6
+    assert out["scored_pairs"] == out["clean_images"] * out["occluded_images"]
+    with pytest.raises(ValueError, match="occluded"):
+        real_occlusions(tmp_path / "nothing_here")
