@@ -300,11 +300,12 @@ def from_loss(model: FROMNet, margin_head: nn.Module, images: torch.Tensor, iden
     (Baseline-MD, Sec. 4.2) the predictor is skipped entirely, so it receives no gradient and the Mask
     Decoder learns from the recognition loss alone.
     """
-    lam = model.config.lam if lam is None else lam
-    use_pred = lam > 0 and model.config.mask != "none" and target is not None
+    config = getattr(model, "module", model).config  # unwrap DistributedDataParallel
+    lam = config.lam if lam is None else lam
+    use_pred = lam > 0 and config.mask != "none" and target is not None
     out = model(images, predict=use_pred)
     margin = F.cross_entropy(margin_head(out.embedding, identity).float(), identity)
     if not use_pred:
         return FROMLoss(margin, margin, None)
-    pred = pattern_loss(out.pattern, target, model.config.pattern_head)
+    pred = pattern_loss(out.pattern, target, config.pattern_head)
     return FROMLoss(margin + lam * pred, margin, pred)

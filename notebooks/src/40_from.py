@@ -1,0 +1,167 @@
+# %% [markdown]
+# # 40 · FROM: Face Recognition with Occlusion Masks (Qiu et al., TPAMI 2021)
+#
+# FROM cleans corrupted features instead of restoring pixels: a **Mask Decoder** reads the feature pyramid
+# (Eqs. 2-3) and predicts a soft C x H x W mask that multiplies the top conv features X1; an **Occlusion
+# Pattern Predictor** classifies the mask into one of the (K(K+1)/2)^2 + 1 proximate occlusion patterns,
+# which supervises the decoder; training minimises CosFace + λ · pattern softmax (Eq. 6).
+# The model lives in `occface.models.from_net`, the recipe and the table builders in
+# `occface.experiments.from_exp`; this notebook only narrates and calls them.
+#
+# **Data.** The paper trains on CASIA-WebFace and reports MegaFace (MF1) identification; neither is
+# available here. We train on the LFW *training* identities (people outside View-2 folds 6-10) and replace
+# MF1 / Occ-MF1-S by rank-1 identification on held-out LFW people (one clean gallery image per person,
+# the other images as clean or occluded probes); columns keep the paper's names.
+
+# %% tags=["parameters"]
+profile = "quick"
+
+# %%
+from IPython.display import Markdown, display
+
+from occface.experiments import from_exp
+from occface.experiments.from_exp import FROMExperiment
+
+exp = FROMExperiment(profile)
+
+
+def show(name: str) -> None:
+    display(Markdown((exp.results.folder / f"{name}.md").read_text()))
+
+
+# %% [markdown]
+# The network and the schedule for this profile (the paper: LResNet50E-IR on 112x96, CosFace s=30 m=0.35,
+# K=5, λ=1; Baseline from scratch at lr 0.1, every other model fine-tuned from it at lr 0.01 on faces
+# occluded by Alg. 1 with S from 1.0:0.5:5.0, one face in three left clean).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(exp.config)
+print(exp.recipe)
+print("variants:", ", ".join(from_exp.VARIANTS))
+
+# %% [markdown]
+# ## Training the four models of Table 5
+# Baseline (clean faces), Baseline-Aug (fine-tuned on occluded faces), Baseline-MD (Mask Decoder, λ=0) and
+# FROM (λ=1). Finished checkpoints are reused, so re-running the notebook only evaluates.
+
+# %%
+for name in from_exp.MAIN:
+    exp.model(name)
+print({name: round(h["margin"][-1], 3) for name, h in exp.history.items()})
+
+# %% [markdown]
+# ## Table 2 · Soft vs binarized masks
+# The paper finds the soft mask best and binarization harmless up to t ≈ 0.5.
+
+# %%
+exp.table2()
+show("table2")
+
+# %% [markdown]
+# Our accuracies sit far below the paper's because our backbone is a few-hundred-step CPU network trained
+# on a few thousand LFW faces instead of LResNet50E-IR trained 40 epochs on 0.5 M CASIA faces; the
+# differences between thresholds are within the noise of our pair count.
+
+# %% [markdown]
+# ## Table 3 · Number of blocks K (K0 = Baseline)
+
+# %%
+exp.table3()
+show("table3")
+
+# %% [markdown]
+# Identification over a few hundred held-out LFW people with a small CPU model is much lower than MF1
+# rank-1 of the paper's model, and our K variants are fine-tuned only briefly, so the K ranking is noisy.
+
+# %% [markdown]
+# ## Table 4 · Weight λ of the pattern loss (λ0 = Baseline-MD)
+
+# %%
+exp.table4()
+show("table4")
+
+# %% [markdown]
+# The paper's λ effect (about 1.5 points on Occ-MF1) is smaller than what our short runs can resolve.
+
+# %% [markdown]
+# ## Table 5 · Baselines vs FROM
+
+# %%
+exp.table5()
+show("table5")
+
+# %% [markdown]
+# Absolute numbers differ for the data and scale reasons above; what carries over is the ordering on
+# occluded faces, which the last cell checks.
+
+# %% [markdown]
+# ## Table 6 · Nine occluded areas
+
+# %%
+exp.table6()
+show("table6")
+
+# %% [markdown]
+# Our area occlusions stretch a random occluder over the official region boxes, which covers more of the
+# small face than the paper's pasted occluders, so the drop from MF1 is larger than the paper's.
+
+# %% [markdown]
+# ## Table 7 · Mask location and dimension: FC vs 2-D vs 3-D
+
+# %%
+exp.table7()
+show("table7")
+
+# %% [markdown]
+# The paper's gaps between FC, 2D and 3D are below one point, below the resolution of our short runs.
+
+# %% [markdown]
+# ## Table 8 · Pattern regression (Eq. 5) vs classification, TAR at FAR = 1e-3
+
+# %%
+exp.table8()
+show("table8")
+
+# %% [markdown]
+# TAR at a low FAR needs a strong embedding; ours is weak, so every TAR is far below the paper's.
+
+# %% [markdown]
+# ## Fig. 8 · TAR at FAR = 1e-4 vs occlusion scale
+
+# %%
+rows8, fig = exp.fig8()
+show("fig8_values")
+
+# %% [markdown]
+# ## Fig. 9 · t-SNE of Occ-LFW-2.0 features (5 people x 20 images)
+
+# %%
+fig = exp.fig9()
+
+# %% [markdown]
+# ## Fig. 12 · Unseen occluders (train on one group of three kinds, S=1, K=4)
+
+# %%
+rows12, fig = exp.fig12()
+show("fig12_values")
+
+# %% [markdown]
+# The paper reports no per-bar numbers, only that unseen groups lose little; our groups also differ in
+# template count (e.g. two scarf images), so group sizes, not only kinds, change between R1-R3.
+
+# %% [markdown]
+# ## Fig. 5 · Predicted occlusion patterns
+# Orange: the proximate pattern FROM predicts from its mask; white: the true occluder box.
+
+# %%
+fig = exp.fig5()
+print(f"exact pattern accuracy on held-out faces: {exp.pattern_accuracy():.1f}% "
+      f"(chance {100 / exp.config.patterns:.1f}%)")
+
+# %% [markdown]
+# ## Which of the paper's orderings do we reproduce?
+
+# %%
+for claim, (ok, evidence) in from_exp.orderings(exp).items():
+    print(f"{'yes' if ok else 'NO '}  {claim}: {evidence}")
