@@ -299,7 +299,7 @@ class RecognizerConfig:
         return cls(arch=arch, loss=loss, input_size=tuple(p.recog_size), width=p.width,
                    blocks=lresnet_blocks(p.name) if arch == "lresnet" else (),
                    embedding=512 if p.name == "full" else 128 if arch == "lresnet" else 128,
-                   steps=p.steps, batch=p.batch, lr=0.1, max_train_images=p.max_train_images,
+                   steps=p.steps, batch=p.batch, lr=0.1 if arch == "lresnet" else 2e-3, max_train_images=p.max_train_images,
                    min_per_identity=2, seed=seed)
 
     def build(self) -> Recognizer:
@@ -315,7 +315,8 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     """Train (or reuse from the checkpoint cache) a recognizer on LFW's training identities only.
 
     People with a single image are dropped (``min_per_identity=2``): a class seen once teaches the margin
-    nothing transferable. SGD momentum 0.9, weight decay 5e-4, one-cycle LR (peak 0.1), horizontal flips.
+    nothing transferable. LResNet: SGD momentum 0.9, weight decay 5e-4, one-cycle LR (peak 0.1); LightCNN: AdamW
+    (peak 2e-3); horizontal flips.
     The margin head (FROM Eq. 1) is trained with the backbone and discarded; ``embed`` gives features.
     """
     from .data import load_faces
@@ -330,7 +331,10 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     model = cfg.build()
     head = MarginSoftmax(cfg.embedding, classes, **LOSSES[cfg.loss])
     params = list(model.parameters()) + list(head.parameters())
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    if arch == "lresnet":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    else:  # LightCNN has no BatchNorm: plain SGD at 0.1 kills the MFM units within a few steps; Adam trains it
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.15)
     trainer = Trainer({"model": model, "head": head}, {"opt": opt},
                       checkpoint_path(f"recognizer-{arch}-{loss}", asdict(cfg), classes), steps=cfg.steps,
