@@ -31,7 +31,7 @@ __all__ = ["Faces", "Pair", "PairFaces", "template", "load_faces", "lfw_pairs", 
            "list_images", "TEST_FOLDS"]
 
 TEST_FOLDS = tuple(range(6, 11))  # View-2 folds 6-10 are our test protocol; training avoids their people
-CACHE_VERSION = "faces-v1"  # bump when the warping code changes
+CACHE_VERSION = "faces-v2"  # bump when the warping code changes
 ORL_TEST_PEOPLE = 10  # of 40 ORL subjects, held out (seeded) for split="test"
 
 
@@ -170,11 +170,12 @@ def _aligned(name: str, hw: tuple[int, int], base: Path) -> dict:
     if missing:
         raise ValueError(f"{base / missing[0]} is missing: the landmark file does not match the data under "
                          f"{base}; check OCCFACE_DATA or rerun scripts/compute_landmarks.py {name}")
-    images = np.empty((len(paths), hw[0], hw[1], 3), np.uint8)
+    images = np.empty((len(paths), 3, hw[0], hw[1]), np.uint8)  # stored channel-first: loads need no permute
     out_marks = np.empty((len(paths), 5, 2), np.float32)
     for i, rel in enumerate(paths):
         with Image.open(base / rel) as im:
-            images[i], out_marks[i] = _warp(im.convert("RGB"), marks["landmarks"][i].astype(np.float64), hw)
+            face, out_marks[i] = _warp(im.convert("RGB"), marks["landmarks"][i].astype(np.float64), hw)
+            images[i] = face.transpose(2, 0, 1)
     data = {"images": images, "landmarks": out_marks, "method": marks["method"], "paths": paths}
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     os.close(fd)
@@ -283,14 +284,21 @@ def load_faces(name: str = "lfw", size: int | tuple[int, int] = 64, split: str =
     names = sorted(set(sel_people))
     lookup = {n: k for k, n in enumerate(names)}
     method = data["method"][idx]
-    images = torch.from_numpy(np.ascontiguousarray(data["images"][idx])).permute(0, 3, 1, 2).float().div_(255)
+    images = _to_float(data["images"], idx)
     info = {"name": name, "split": split, "size": hw, "images": len(idx), "identities": len(names),
             "alignment": {METHOD_NAMES[m]: int((method == m).sum()) for m in METHOD_NAMES},
             "dropped_min_per_identity": dropped_few, "load_seconds": round(data["seconds"], 3),
             "from_cache": data["cached"], "note": note}
-    return Faces(images=images.contiguous(), identity=torch.tensor([lookup[p] for p in sel_people],
+    return Faces(images=images, identity=torch.tensor([lookup[p] for p in sel_people],
                  dtype=torch.int64), names=names, landmarks=torch.from_numpy(data["landmarks"][idx].copy()),
                  paths=[data["paths"][i] for i in idx], info=info)
+
+
+def _to_float(images: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+    """uint8 (N,3,H,W) rows ``idx`` -> float32 in [0,1]; a full selection is converted without a gather."""
+    if len(idx) == len(images) and (idx == np.arange(len(images))).all():
+        return torch.from_numpy(images).float().div_(255)
+    return torch.from_numpy(images[idx]).float().div_(255)
 
 
 def _balanced(pairs: list[Pair], max_pairs: int, seed: int) -> list[Pair]:
@@ -325,10 +333,7 @@ def load_pair_faces(folds: Iterable[int] = TEST_FOLDS, size: int | tuple[int, in
     a = np.array([index[p.first] for p in pairs], np.int64)
     b = np.array([index[p.second] for p in pairs], np.int64)
 
-    def images(idx: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(data["images"][idx])).permute(0, 3, 1, 2).float().div_(255).contiguous()
-
-    return PairFaces(first=images(a), second=images(b),
+    return PairFaces(first=_to_float(data["images"], a), second=_to_float(data["images"], b),
                      landmarks_first=torch.from_numpy(data["landmarks"][a].copy()),
                      landmarks_second=torch.from_numpy(data["landmarks"][b].copy()),
                      same=torch.tensor([p.same for p in pairs]), fold=torch.tensor([p.fold for p in pairs]),

@@ -179,7 +179,9 @@ def _bank(folder: Path, kind: str, templates: str, side: int) -> tuple[torch.Ten
         arr = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).permute(2, 0, 1)
         arr[:3] *= arr[3:]  # premultiply: bilinear sampling then never bleeds transparent colour
         canvases.append(arr)
-        extents.append((tw / side, th / side))
+        # anchor: the row with the most opaque mass (the lenses of glasses drawn with temple arms above)
+        rows = np.convolve((np.asarray(im.getchannel("A")) > 127).sum(1), np.ones(5) / 5, mode="same")
+        extents.append((tw / side, th / side, (int(rows.argmax()) + 0.5) / th))
     return torch.stack(canvases).contiguous(), torch.tensor(extents, dtype=torch.float32)
 
 
@@ -355,6 +357,9 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
             centre = lm[torch.arange(n), (u_region * 5).long().clamp_max(4)]
     elif placement == "semantic":
         centre, width, height, base = _semantic(kind, lm, aspect, side, scale)
+        if kind in ("sunglasses", "eyeglasses", "eye_mask"):  # put the template's anchor row on the eye line
+            shift = (0.5 - extent[t, 2]) * height
+            centre = centre + shift[:, None] * torch.stack([-base.sin(), base.cos()], 1)
         angle = angle + base
     else:  # random, FROM Alg. 1
         ref = torch.from_numpy(template(hw)).float()[None] + 0.5
@@ -372,6 +377,7 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
     box[keep_clean] = 0
     out = images.clone()
     mask = torch.zeros(n, 1, h, w)
+    flat_in, flat_out, flat_mask = images.reshape(n, 3, h * w), out.view(n, 3, h * w), mask.view(n, 1, h * w)
     if is_template:
         groups = [(k, torch.nonzero(~keep_clean & (t == k)).squeeze(1)) for k in torch.unique(t).tolist()]
         cw, ch = width / extent[t, 0], height / extent[t, 1]  # the canvas spans w/extent output pixels
@@ -395,28 +401,33 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
             Y = oy[:, None, None] + torch.arange(hwin)[None, :, None]
             X = ox[:, None, None] + torch.arange(wwin)[None, None, :]
             # continuous pixel centres relative to the occluder centre, rotated into its frame
-            px = X.float() + 0.5 - centre[chunk, 0, None, None]
-            py = Y.float() + 0.5 - centre[chunk, 1, None, None]
+            px = X.float() + (0.5 - centre[chunk, 0, None, None])
+            py = Y.float() + (0.5 - centre[chunk, 1, None, None])
             c, s_ = cos_all[chunk, None, None], sin_all[chunk, None, None]
             qx, qy = c * px + s_ * py, c * py - s_ * px
-            ci = chunk[:, None, None]
-            win = images[ci, :, Y, X]  # (n, hwin, wwin, 3)
+            flat = (Y * w + X).reshape(len(chunk), 1, -1)  # window pixels as flat indices (gather/scatter)
+            win = flat_in[chunk].gather(2, flat.expand(-1, 3, -1))  # (n, 3, hwin*wwin)
             if k >= 0:
                 g = torch.stack([qx * (2 / cw[chunk, None, None]), qy * (2 / ch[chunk, None, None])], -1)
                 smp = F.grid_sample(bank[k:k + 1], g.reshape(1, -1, wwin, 2), mode="bilinear",
                                     padding_mode="zeros", align_corners=False)
-                smp = smp.reshape(4, len(chunk), hwin, wwin).permute(1, 2, 3, 0)
-                alpha = smp[..., 3:]
+                smp = smp.reshape(4, len(chunk), -1).transpose(0, 1)  # (n, 4, hwin*wwin)
+                alpha = smp[:, 3:]
                 m = alpha > 0.5
-                fill = (smp[..., :3] / alpha.clamp_min(1e-3)).clamp(0, 1)
+                fill = (smp[:, :3] / alpha.clamp_min(0.5)).clamp_(0, 1)
             else:
-                m = ((qx.abs() < width[chunk, None, None] / 2) & (qy.abs() < height[chunk, None, None] / 2))[..., None]
+                m = ((qx.abs() < width[chunk, None, None] / 2)
+                     & (qy.abs() < height[chunk, None, None] / 2)).reshape(len(chunk), 1, -1)
                 if colour == "noise":
                     fill = torch.rand(win.shape, generator=gen)
                 else:
-                    fill = torch.full((1, 1, 1, 1), 1.0 if colour == "white" else 0.0)
-            out[ci, :, Y, X] = torch.where(m, fill, win)
-            mask[ci, 0, Y, X] = m[..., 0].float()
+                    fill = torch.full((1, 1, 1), 1.0 if colour == "white" else 0.0)
+            rows = flat_out[chunk]  # whole rows copied out and back: cheaper than element-wise put_
+            rows.scatter_(2, flat.expand(-1, 3, -1), torch.where(m, fill, win))
+            flat_out[chunk] = rows
+            mrows = flat_mask[chunk]
+            mrows.scatter_(2, flat, m.float())
+            flat_mask[chunk] = mrows
 
     box_area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]) / (h * w)
     area = mask.mean(dim=(1, 2, 3))
