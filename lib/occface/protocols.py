@@ -53,6 +53,35 @@ def _features(images: torch.Tensor, embed: Embed | None, cache_key: str | None =
     return evaluator.embed(images)
 
 
+def clean_dlib_features(paths: list[str], images: torch.Tensor) -> np.ndarray:
+    """dlib features of clean LFW faces, cached per source image (and per size and landmark file), so every
+    subset of pairs, every sweep and every notebook reuses them: ``<cache>/embeddings/dlib-lfw-<H>x<W>-<hash>.npz``."""
+    import hashlib
+
+    from .align import ASSETS
+    from .paths import cache_dir
+
+    h, w = images.shape[-2:]
+    marks = (ASSETS / "landmarks_lfw.npz").read_bytes()
+    path = cache_dir("embeddings") / f"dlib-lfw-{h}x{w}-{hashlib.sha256(marks).hexdigest()[:10]}.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path, allow_pickle=False) as f:
+            known = dict(zip(f["paths"].tolist(), f["features"]))
+    first = {}
+    for i, p in enumerate(paths):
+        first.setdefault(p, i)
+    missing = [p for p in first if p not in known]
+    if missing:
+        feats = dlib_evaluator().embed(images[[first[p] for p in missing]])
+        known.update(zip(missing, feats))
+        keys = sorted(known)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, paths=np.array(keys), features=np.stack([known[k] for k in keys]))
+        tmp.replace(path)
+    return np.stack([known[p] for p in paths]).astype(np.float32)
+
+
 def _pair_scores(a: np.ndarray, b: np.ndarray, dlib: bool) -> np.ndarray:
     if dlib:
         return -np.linalg.norm(a - b, axis=1)
@@ -103,9 +132,11 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
         within[idx] = (np.arange(len(idx)) * 2) // len(idx)
     folds = (pf.fold.numpy() - pf.fold.numpy().min()) * 2 + within
     dlib = embed is None
-    key = f"dlib-pairs-{size}"
-    fa = _features(pf.first, embed, key + "-first" if dlib else None)
-    fb = _features(pf.second, embed, key + "-second" if dlib else None)
+    if dlib:
+        fa = clean_dlib_features([q.first for q in pf.pairs], pf.first)
+        fb = clean_dlib_features([q.second for q in pf.pairs], pf.second)
+    else:
+        fa, fb = _features(pf.first, embed), _features(pf.second, embed)
     area = float("nan")
     if occlusion is None and restore is None:
         scores, same_all, folds_all = _pair_scores(fa, fb, dlib), same, folds
@@ -158,7 +189,7 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     images, labels = faces.images[keep], ids[keep]
     marks = faces.landmarks[keep]
     dlib = embed is None
-    clean = _features(images, embed, f"dlib-ident-{size}-{seed}" if dlib else None)
+    clean = clean_dlib_features([faces.paths[i] for i in keep], images) if dlib else _features(images, embed)
     shown = images
     if occlusion is not None:
         from .occlusion import occlude
