@@ -38,6 +38,7 @@ def test_verification_doubles_pairs_and_restore_is_applied():
     assert clean["scored_pairs"] == 40 and occ["scored_pairs"] == 80 and occ["genuine"] == 40
     assert 0 < occ["occluded_area"] < 1 and sum(calls) == 80
     assert dead["accuracy"] <= 0.6 and clean["folds"] == 10
+    assert 0.4 <= dead["accuracy"]                          # balanced folds: a blind scorer sits at chance
     again = verification("quick", embed=pixels, max_pairs=40)
     assert again["accuracy"] == clean["accuracy"] and again["eer"] == clean["eer"]    # deterministic
 

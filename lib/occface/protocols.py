@@ -126,10 +126,13 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
     pf = load_pair_faces(size=size, max_pairs=max_pairs or p.eval_pairs, seed=seed)
     n = len(pf.same)
     same = pf.same.numpy().astype(bool)
+    # pairs.txt lists each fold's same pairs before its different ones, so halves by position would make
+    # single-class folds; alternate within each (fold, same) stratum instead (balanced folds)
     within = np.zeros(n, np.int64)
     for f in np.unique(pf.fold.numpy()):
-        idx = np.flatnonzero(pf.fold.numpy() == f)
-        within[idx] = (np.arange(len(idx)) * 2) // len(idx)
+        for flag in (True, False):
+            idx = np.flatnonzero((pf.fold.numpy() == f) & (same == flag))
+            within[idx] = np.arange(len(idx)) % 2
     folds = (pf.fold.numpy() - pf.fold.numpy().min()) * 2 + within
     dlib = embed is None
     if dlib:
