@@ -155,10 +155,20 @@ class LightCNN9(nn.Module):
         self.top_size = (h, w)
         self.dropout = nn.Dropout(dropout)
         self.fc = MFM(c[4] * h * w, embedding, linear=True)
+        # Not in the paper (softmax on raw MFM features): a BatchNorm on the embedding, as LResNet-E-IR's head
+        # has, removes the shared mean direction of MFM features; without it normalized-softmax losses
+        # (CosFace, FROM Eq. 1) see every face at cosine ~0.96 and barely train from scratch.
+        self.bn = nn.BatchNorm1d(embedding)
         self.embedding = embedding
+        # He init (the paper's Caffe models use 'xavier'; with PyTorch's default the activations shrink layer by
+        # layer until the fc bias dominates and every face maps to the same direction: CosFace then cannot train)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.features(x).flatten(1)))
+        return self.bn(self.fc(self.dropout(self.features(x).flatten(1))))
 
 
 def lresnet_blocks(profile_name: str) -> tuple[int, int, int, int]:

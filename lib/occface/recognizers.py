@@ -288,6 +288,7 @@ class RecognizerConfig:
     max_train_images: int
     min_per_identity: int
     seed: int
+    revision: int = 2       # bump when the architecture changes: old checkpoints then never load
 
     @classmethod
     def for_profile(cls, arch: str, profile: str | Profile, seed: int = 0, loss: str = "cosface") -> "RecognizerConfig":
