@@ -70,3 +70,14 @@ def test_mixed_occlusion_leaves_a_third_clean_and_labels_them_zero():
     assert ((occ.box >= 0) & (occ.box <= 1)).all()         # Eq. 5 targets normalised to [0, 1]
     again = occlude_mixed(faces, seed=3, clean=1 / 3, K=5)
     assert torch.equal(again.images, occ.images) and torch.equal(again.pattern, occ.pattern)
+
+
+def test_variants_match_the_papers_ablations():
+    from occface.experiments.from_exp import ALIASES, GROUPS, KINDS, VARIANTS
+
+    assert VARIANTS["Baseline-MD"].changes == {"lam": 0.0} and ALIASES["λ0"] == "Baseline-MD"  # Sec. 4.2
+    assert VARIANTS["Baseline-Aug"].changes == {"mask": "none"} and ALIASES["K0"] == "Baseline"
+    assert ALIASES["K5"] == ALIASES["λ1.0"] == ALIASES["3D"] == "FROM" and VARIANTS["FROM"].changes == {}
+    assert [VARIANTS[f"REG{x}"].changes["lam"] for x in ("0.1", "0.2", "0.5")] == [0.1, 0.2, 0.5]
+    assert sorted(k for g in GROUPS.values() for k in g) == sorted(KINDS)  # Fig. 12 groups cover all nine
+    assert all(VARIANTS[g].scales == (1.0,) and VARIANTS[g].changes == {"K": 4} for g in GROUPS)

@@ -82,7 +82,7 @@ class FROMRecipe:
         # CPU budgets (quick <= 5 min, default <= 45 min for all 16 models on 2 shared cores): the default
         # profile trains shorter than its generic steps; full follows the profile (one GPU).
         steps, finetune, ablation = {"quick": (p.steps, 40, 15),
-                                     "default": (1000, 300, 100)}.get(p.name, (p.steps, p.finetune_steps,
+                                     "default": (600, 200, 60)}.get(p.name, (p.steps, p.finetune_steps,
                                                                                p.finetune_steps))
         base = cls(profile=p.name, steps=steps, finetune_steps=finetune, ablation_steps=ablation,
                    batch=p.batch, max_train_images=p.max_train_images, seed=seed)
