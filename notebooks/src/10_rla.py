@@ -22,6 +22,7 @@ profile = "quick"
 
 # %%
 import time
+import warnings
 
 import torch
 
@@ -31,6 +32,9 @@ from occface.profiles import get_profile
 from occface.results import Results
 from occface.runtime import hardware_label, seed_everything
 
+warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
+if not torch.cuda.is_available():
+    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
 started = time.perf_counter()
 P = get_profile(profile)
 cfg = X.RLAExperimentConfig.for_profile(P)

@@ -45,7 +45,7 @@ class RLAConfig:
     @classmethod
     def for_profile(cls, profile: str | Profile) -> "RLAConfig":
         p = get_profile(profile)
-        hidden = {"quick": 128, "default": 384}.get(p.name, 2048)
+        hidden = {"quick": 128, "default": 256}.get(p.name, 2048)
         return cls(image_size=p.image_size, grid=2, hidden=hidden, layers=2, steps=8)
 
 
