@@ -272,12 +272,49 @@ def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templa
                          "torch.as_tensor(x).permute(0,3,1,2).float()/255 where needed")
     if not images.is_floating_point():
         raise ValueError(f"images must be floating point in [0,1], got {images.dtype}; divide uint8 by 255")
-    if images.numel() and (images.min() < 0 or images.max() > 1):
-        raise ValueError(f"images must lie in [0,1], got [{images.min():.3f}, {images.max():.3f}]; "
+    low, high = torch.aminmax(images) if images.numel() else (torch.tensor(0.0), torch.tensor(1.0))
+    if low < 0 or high > 1:  # one pass over the batch, not two
+        raise ValueError(f"images must lie in [0,1], got [{low:.3f}, {high:.3f}]; "
                          "undo any [-1,1] normalisation with (x + 1) / 2")
 
 
 # ------------------------------------------------------------------------------------------- occlude
+def _resampled_patch(canvas: torch.Tensor, size: tuple[int, int], canvas_px: tuple[float, float]
+                     ) -> torch.Tensor:
+    """One template resampled once to ``size`` = (ph, pw): (4, ph, pw) = RGB fill and hard mask. Pixel
+    centres sit where the windowed path samples them (offsets from the occluder centre, canvas units)."""
+    (ph, pw), (ch, cw) = size, canvas_px
+    if ph <= 0 or pw <= 0:  # a vanishing scale pastes nothing
+        return torch.zeros(4, max(ph, 0), max(pw, 0))
+    u = (torch.arange(pw, dtype=torch.float32) + (0.5 - pw / 2)) * (2 / cw)
+    v = (torch.arange(ph, dtype=torch.float32) + (0.5 - ph / 2)) * (2 / ch)
+    gx, gy = torch.broadcast_tensors(u[None, :], v[:, None])
+    smp = F.grid_sample(canvas, torch.stack([gx, gy], -1)[None], mode="bilinear", padding_mode="zeros",
+                        align_corners=False)[0]
+    alpha = smp[3:]
+    return torch.cat([(smp[:3] / alpha.clamp_min(0.5)).clamp_(0, 1), (alpha > 0.5).float()])
+
+
+def _shifted_layers(patches: list[torch.Tensor], which: torch.Tensor, y0: torch.Tensor, x0: torch.Tensor,
+                    hw: tuple[int, int]) -> torch.Tensor:
+    """(n,4,H,W) layers: image i shows ``patches[which[i]]`` with its top-left corner at (y0, x0), spilling
+    over the border (FROM Alg. 1); ``which = -1`` gives an empty layer (a clean image).
+
+    The patches sit in zero-padded planes; an ``as_strided`` view enumerates every H x W window of every
+    plane, and one advanced index with (patch, offset) per image reads all layers in a single dense copy."""
+    h, w = hw
+    ph = max([p.shape[1] for p in patches] + [1])
+    pw = max([p.shape[2] for p in patches] + [1])
+    planes = torch.zeros(len(patches) + 1, 4, h + ph + h, w + pw + w)  # the last plane stays empty
+    for k, patch in enumerate(patches):  # a few dozen templates at most
+        planes[k, :, h:h + patch.shape[1], w:w + patch.shape[2]] = patch
+    t, _, hp, wp = planes.shape
+    windows = planes.as_strided((t, hp - h + 1, wp - w + 1, 4, h, w),
+                                (4 * hp * wp, wp, 1, hp * wp, wp, 1))
+    which = torch.where(which < 0, t - 1, which)
+    return windows[which, (h - y0).clamp(0, hp - h), (w - x0).clamp(0, wp - w)]
+
+
 def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str = "semantic",
             landmarks: torch.Tensor | np.ndarray | None = None, seed: int = 0, K: int | None = None,
             templates: str = "train", rotation: float = 0.0, clean: float = 0.0, region: str | None = None,
@@ -375,9 +412,6 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
     keep_clean = u_clean < clean
     box = _rect_corners_box(centre, width, height, angle, hw)
     box[keep_clean] = 0
-    out = images.clone()
-    mask = torch.zeros(n, 1, h, w)
-    flat_in, flat_out, flat_mask = images.reshape(n, 3, h * w), out.view(n, 3, h * w), mask.view(n, 1, h * w)
     if is_template:
         groups = [(k, torch.nonzero(~keep_clean & (t == k)).squeeze(1)) for k in torch.unique(t).tolist()]
         cw, ch = width / extent[t, 0], height / extent[t, 1]  # the canvas spans w/extent output pixels
@@ -385,9 +419,29 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
         groups = [(-1, torch.nonzero(~keep_clean).squeeze(1))]
         colour = kind.split("_")[1] if kind in RECTANGLES else "black"
     cos_all, sin_all = angle.cos(), angle.sin()
+    y0_unclipped = (centre[:, 1] - height / 2).round().long()  # integer in random placement
+    x0_unclipped = (centre[:, 0] - width / 2).round().long()
     # integer window of each occluder: only pixels inside its clipped box are ever sampled
     x0, y0 = box[:, 0].floor().long(), box[:, 1].floor().long()
     ext_w, ext_h = box[:, 2].ceil().long() - x0, box[:, 3].ceil().long() - y0
+    # FROM Alg. 1 without rotation: every image of one template gets the same axis-aligned patch at an
+    # integer offset, so the patch is resampled once and each image's layer is a strided read of it
+    if is_template and placement == "random" and rotation == 0:
+        patches, which = [], torch.full((n,), -1, dtype=torch.long)
+        for k, members in groups:
+            if len(members):
+                j = int(members[0])  # size and phase are the same for every image of this template
+                which[members] = len(patches)
+                patches.append(_resampled_patch(bank[k:k + 1], (int(height[j]), int(width[j])),
+                                                (float(ch[j]), float(cw[j]))))
+        layer = _shifted_layers(patches, which, y0_unclipped, x0_unclipped, hw)
+        mask = layer[:, 3:].clone()
+        out = torch.where(mask > 0.5, layer[:, :3], images)
+        groups = []  # done: nothing for the windowed path below
+    else:
+        out = images.clone()
+        mask = torch.zeros(n, 1, h, w)
+    flat_in, flat_out, flat_mask = images.reshape(n, 3, h * w), out.view(n, 3, h * w), mask.view(n, 1, h * w)
     for k, members in groups:  # one pass per template (a few dozen at most), never per image
         if len(members) == 0:
             continue
