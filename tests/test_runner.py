@@ -102,3 +102,10 @@ def test_two_quick_runs_of_the_tour_give_identical_csvs(tmp_path, monkeypatch):
         assert csvs, "the tour wrote no table"
         tables.append({p.relative_to(tmp_path / attempt): p.read_bytes() for p in csvs})
     assert tables[0] == tables[1]
+
+
+def test_a_notebook_depends_only_on_the_modules_it_imports(sandbox):
+    path = _notebook(sandbox / "notebooks" / "00_a.ipynb", "from occface.results import Cell, Results")
+    files = {p.relative_to(runner.LIB_DIR).as_posix() for p in runner.library_files(path)}
+    assert {"results.py", "profiles.py", "paths.py", "runtime.py"} <= files  # followed transitively
+    assert "models/rla.py" not in files and "occlusion.py" not in files

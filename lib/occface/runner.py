@@ -1,7 +1,7 @@
 """`make reproduce`: run every notebook through papermill, incrementally and resumably.
 
-A notebook re-runs only when its inputs changed: the notebook itself, any file of the library, the
-profile's parameters or the data's checksums. Each run writes into a staging folder
+A notebook re-runs only when its inputs changed: the notebook's code cells, the library modules it
+imports (followed transitively), the profile's parameters or the data's checksums. Each run writes into a staging folder
 (``<cache>/staging/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
 notebook finished, so a killed or failed run leaves no half-written table in ``results/``; the next run
 clears the staging folder (under the cache) and continues with the first notebook whose stamp is missing
@@ -54,11 +54,69 @@ def data_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
-def library_fingerprint() -> str:
+def _module_file(module: str) -> Path | None:
+    """``occface.models.rla`` -> lib/occface/models/rla.py (or the package's __init__.py)."""
+    parts = module.split(".")[1:]
+    base = LIB_DIR.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(source: str, package: str) -> set[str]:
+    """occface modules that ``source`` imports (absolute ``occface.x`` or relative ``.x`` inside ``package``)."""
+    import ast
+
+    found: set[str] = set()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # e.g. notebook magics: fall back to "depends on everything"
+        return {"occface.*"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("occface")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing package
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.startswith("occface"):
+                found.add(module)
+                found |= {f"{module}.{a.name}" for a in node.names}  # `from occface import data`
+    return found
+
+
+def library_files(notebook: Path) -> list[Path]:
+    """The library files a notebook depends on: the occface modules it imports, followed transitively.
+    Editing models/rla.py then re-runs the RLA notebook and not FROM's."""
+    sources = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
+                        if c["cell_type"] == "code")
+    lines = [ln for ln in sources.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    pending, seen = set(_imported_modules("\n".join(lines), "occface")), set()
+    if "occface.*" in pending:
+        return sorted(p for p in LIB_DIR.rglob("*.py") if "__pycache__" not in p.parts)
+    files: set[Path] = {LIB_DIR / "__init__.py"}
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(module)
+        if path is None:
+            continue
+        files.add(path)
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        pending |= _imported_modules(path.read_text(), package) - seen
+    assets = [p for p in (LIB_DIR / "assets").rglob("*") if p.is_file()] if (LIB_DIR / "assets").is_dir() else []
+    return sorted(files | set(assets))
+
+
+def library_fingerprint(notebook: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(LIB_DIR.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".csv", ".json", ".npz", ".txt"} and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(LIB_DIR)).encode() + b"\0" + path.read_bytes())
+    for path in library_files(notebook):
+        digest.update(str(path.relative_to(LIB_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -69,10 +127,10 @@ def notebook_source_hash(notebook: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def input_hash(notebook: Path, profile: str, data_print: str, lib_print: str) -> str:
+def input_hash(notebook: Path, profile: str, data_print: str) -> str:
     digest = hashlib.sha256()
     digest.update(notebook_source_hash(notebook).encode())
-    digest.update(lib_print.encode())
+    digest.update(library_fingerprint(notebook).encode())
     digest.update(json.dumps(get_profile(profile).as_dict(), sort_keys=True).encode())
     digest.update(data_print.encode())
     return digest.hexdigest()
@@ -217,10 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         return 0
     shutil.rmtree(_staging_root(), ignore_errors=True)  # leftovers of a killed run
-    data_print, lib_print = data_fingerprint(root), library_fingerprint()
+    data_print = data_fingerprint(root)
     ran = 0
     for index, notebook in enumerate(selected, 1):
-        wanted = input_hash(notebook, args.profile, data_print, lib_print)
+        wanted = input_hash(notebook, args.profile, data_print)
         if not args.force and is_fresh(args.profile, notebook, wanted):
             print(f"[{index}/{len(selected)}] {notebook.name}: up to date, skipped")
             continue
