@@ -87,7 +87,7 @@ def test_failing_notebook_publishes_nothing(sandbox):
     with pytest.raises(Exception, match="boom"):
         runner.main(["--profile", "quick"])
     assert not (sandbox / "results/quick/tour").exists()
-    assert not list((sandbox / "cache/staging").iterdir())
+    assert not list((sandbox / "cache/staging/quick").iterdir())
     assert not (sandbox / "results/quick/.stamps/00_bad.json").exists()
 
 

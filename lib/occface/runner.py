@@ -2,7 +2,7 @@
 
 A notebook re-runs only when its inputs changed: the notebook's code cells, the library modules it
 imports (followed transitively), the profile's parameters or the data's checksums. Each run writes into a staging folder
-(``<cache>/staging/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
+(``<cache>/staging/<profile>/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
 notebook finished, so a killed or failed run leaves no half-written table in ``results/``; the next run
 clears the staging folder (under the cache) and continues with the first notebook whose stamp is missing
 or stale.
@@ -194,7 +194,9 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
 
     from .results import atomic_write_text
 
-    staging = _staging_root() / notebook.stem
+    # one folder per (profile, notebook): clearing it drops a killed run's leftovers and never touches
+    # a concurrent run of another notebook or profile
+    staging = _staging_root() / profile / notebook.stem
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / "executed.ipynb"
@@ -274,7 +276,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.check:
         return 0
-    shutil.rmtree(_staging_root(), ignore_errors=True)  # leftovers of a killed run
     data_print = data_fingerprint(root)
     ran = 0
     for index, notebook in enumerate(selected, 1):
