@@ -109,3 +109,14 @@ def test_a_notebook_depends_only_on_the_modules_it_imports(sandbox):
     files = {p.relative_to(runner.LIB_DIR).as_posix() for p in runner.library_files(path)}
     assert {"results.py", "profiles.py", "paths.py", "runtime.py"} <= files  # followed transitively
     assert "models/rla.py" not in files and "occlusion.py" not in files
+
+
+@pytest.mark.slow
+def test_a_renamed_table_replaces_the_old_file(sandbox):
+    path = _notebook(sandbox / "notebooks" / "00_a.ipynb", WRITE_TABLE)
+    assert runner.main(["--profile", "quick"]) == 0
+    _notebook(path, WRITE_TABLE.replace('"table1"', '"tableI"'))
+    assert runner.main(["--profile", "quick"]) == 0
+    folder = sandbox / "results/quick/tour"
+    assert (folder / "tableI.csv").exists() and not (folder / "table1.csv").exists()
+    assert set(json.loads((folder / "manifest.json").read_text())) == {"tableI"}

@@ -171,6 +171,16 @@ def _atomic_move(src: Path, dst: Path) -> None:
     src.unlink()
 
 
+def _prune_manifests(final_profile: Path) -> None:
+    """Drop manifest entries whose files are gone, so the index never lists a removed artifact."""
+    from .results import atomic_write_text
+    for path in final_profile.glob("*/manifest.json"):
+        manifest = json.loads(path.read_text())
+        kept = {k: v for k, v in manifest.items() if all((path.parent / f).exists() for f in v["files"])}
+        if kept != manifest:
+            atomic_write_text(path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+
+
 def _publish(staging_profile: Path, final_profile: Path) -> list[str]:
     """Move a finished notebook's files from staging into results/<profile>/; returns their paths."""
     artifacts = []
@@ -216,7 +226,12 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
             os.environ["OCCFACE_RESULTS"] = env_before
     wall = time.time() - started
     final = results_root() / profile
+    previous = _stamp_path(profile, notebook)
+    before = set(json.loads(previous.read_text()).get("artifacts", [])) if previous.exists() else set()
     artifacts = _publish(staging / profile, final) if (staging / profile).exists() else []
+    for stale in sorted(before - set(artifacts)):  # e.g. a table renamed since the last run
+        (final / stale).unlink(missing_ok=True)
+    _prune_manifests(final)
     executed_dir = final / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)
     _atomic_move(executed, executed_dir / notebook.name)

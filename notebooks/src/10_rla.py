@@ -106,7 +106,7 @@ print("grey MSE vs clean on training faces:", {k: round(v, 4) for k, v in qualit
 
 # %%
 fig = X.fig5_steps(cfg, rla)
-res.figure("fig5_steps", fig, title="RLA outputs at decoder steps 1-8 (blend, reconstruction, occlusion scores)")
+res.figure("fig5", fig, title="RLA outputs at decoder steps 1-8 (blend, reconstruction, occlusion scores)")
 
 # %% [markdown]
 # ## Figs. 6-8 — qualitative comparisons
@@ -115,15 +115,15 @@ res.figure("fig5_steps", fig, title="RLA outputs at decoder steps 1-8 (blend, re
 
 # %%
 fig = X.fig6_methods(cfg, restorers)
-res.figure("fig6_methods", fig, title="De-occlusion by PCA, AE, SRC, SSDA, Face Rec, RLA, IP-RLA (occluded LFW)")
+res.figure("fig6", fig, title="De-occlusion by PCA, AE, SRC, SSDA, Face Rec, RLA, IP-RLA (occluded LFW)")
 
 # %%
 fig = X.fig7_people(cfg, restorers["IP-RLA"])
-res.figure("fig7_people", fig, title="IP-RLA on different people under the same occluder")
+res.figure("fig7", fig, title="IP-RLA on different people under the same occluder")
 
 # %%
 fig = X.fig8_categories(cfg, restorers["IP-RLA"])
-res.figure("fig8_categories", fig, title="IP-RLA on the four occlusion categories")
+res.figure("fig8", fig, title="IP-RLA on the four occlusion categories")
 
 # %% [markdown]
 # ## Table I — EER on occluded LFW pairs
@@ -139,7 +139,7 @@ notes = [f"{2 * cfg.table_pairs} scored pairs per cell ({cfg.table_pairs} View-2
          "face region, upper/lower rows place it on the landmarks."]
 if cfg.table_rows:
     notes.append(f"Profile {P.name} evaluates only the rows {', '.join(cfg.table_rows)}; the others are empty.")
-res.table("table1_eer_occluded_lfw", cells, title="EER (%) of verification on occluded LFW, by occluder and method",
+res.table("tableI", cells, title="EER (%) of verification on occluded LFW, by occluder and method",
           notes=notes, digits=1)
 
 # %%
@@ -156,7 +156,7 @@ print("mean EER per column:", {k: round(v, 1) for k, v in X.mean_by_column(cells
 
 # %%
 cells2, notes2 = X.table2(cfg, restorers)
-res.table("table2_eer_real_occlusions", cells2, title="Average EER (%) on faces with real occlusions",
+res.table("tableII", cells2, title="Average EER (%) on faces with real occlusions",
           notes=notes2, digits=1)
 print(notes2[0])
 
