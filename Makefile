@@ -34,7 +34,7 @@ unit: $(VENV)/.installed
 # Every notebook in its committed quick state; outputs of cells tagged for checking are compared.
 nbval: $(VENV)/.installed
 	OCCFACE_RESULTS=$$(mktemp -d) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax \
-	    --sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9][0-9]_*.ipynb
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9][0-9]_*.ipynb
 
 # Regenerate notebooks/*.ipynb from notebooks/src/*.py and execute them at `quick` (their committed state).
 notebooks: $(VENV)/.installed
