@@ -108,3 +108,70 @@ def test_gradient_penalty_sums_one_term_per_critic_output_and_reaches_critic_wei
     assert both.item() == pytest.approx(10 * ((norm - 1) ** 2 + (2 * norm - 1) ** 2).item(), rel=1e-5)
     both.backward()
     assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
+
+
+# --- occface.nn.gan: alternating steps -------------------------------------------------------------------
+
+from occface.nn.gan import GANSteps, d_step, g_step, set_requires_grad  # noqa: E402
+
+
+def _toy_gan():
+    torch.manual_seed(0)
+    gen, disc = torch.nn.Linear(2, 3), torch.nn.Linear(3, 1)
+    opt_g = torch.optim.SGD(gen.parameters(), lr=0.1)
+    opt_d = torch.optim.SGD(disc.parameters(), lr=0.1)
+    return gen, disc, opt_g, opt_d
+
+
+def test_set_requires_grad_on_one_module_or_several():
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    set_requires_grad([a, b], False)
+    assert not any(p.requires_grad for p in [*a.parameters(), *b.parameters()])
+    set_requires_grad(a, True)
+    assert all(p.requires_grad for p in a.parameters())
+
+
+def test_g_step_updates_only_the_generator_and_restores_the_discriminator():
+    gen, disc, opt_g, opt_d = _toy_gan()
+    crit = GANLoss("bce")
+    d_before, g_before = disc.weight.detach().clone(), gen.weight.detach().clone()
+    loss = g_step(lambda: crit.g_loss(disc(gen(torch.randn(4, 2)))), opt_g, disc=disc)
+    assert isinstance(loss, float)
+    assert torch.equal(disc.weight, d_before) and disc.weight.grad is None
+    assert not torch.equal(gen.weight, g_before)
+    assert all(p.requires_grad for p in disc.parameters())
+
+
+def test_d_step_backpropagates_through_the_given_backward_and_lowers_the_loss():
+    gen, disc, opt_g, opt_d = _toy_gan()
+    crit, calls = GANLoss("bce"), []
+
+    class FakeTrainer:  # the shape of occface.train.Trainer's backward
+        def backward(self, loss):
+            calls.append(loss.item())
+            loss.backward()
+
+    real, z = torch.randn(8, 3) + 2, torch.randn(8, 2)
+    steps = GANSteps(disc=disc, opt_d=opt_d, opt_g=opt_g, backward=FakeTrainer(), clip_d=1.0)
+    losses = [steps.d_step(lambda: crit.d_loss(disc(real), disc(gen(z).detach()))) for _ in range(5)]
+    assert calls == losses and losses[-1] < losses[0]
+    assert gen.weight.grad is None
+
+
+def test_steps_work_with_the_project_trainer(tmp_path):
+    from occface.train import Trainer
+
+    gen, disc, opt_g, opt_d = _toy_gan()
+    trainer = Trainer({"g": gen, "d": disc}, {"g": opt_g, "d": opt_d}, tmp_path / "gan.pt", steps=3, desc="gan")
+    steps = GANSteps(disc=trainer.modules["d"], opt_d=trainer.optimizers["d"], opt_g=trainer.optimizers["g"],
+                     backward=trainer)
+    crit = GANLoss("hinge")
+
+    def step_fn(i):
+        real, fake = torch.randn(4, 3), trainer.modules["g"](torch.randn(4, 2))
+        d = steps.d_step(lambda: crit.d_loss(trainer.modules["d"](real), trainer.modules["d"](fake.detach())))
+        g = steps.g_step(lambda: crit.g_loss(trainer.modules["d"](fake)))
+        return {"d": d, "g": g}
+
+    history = trainer.fit(step_fn)
+    assert len(history["d"]) == 3 and len(history["g"]) == 3

@@ -7,6 +7,8 @@ Modules (import the one you need; nothing heavy is imported by this package itse
     discriminators  -- DCGAN, PatchGAN (70x70), global+local WGAN critics, multi-receptive-field (FSG-GAN)
     gan             -- ``set_requires_grad``, ``d_step`` / ``g_step`` / ``GANSteps`` for alternating updates
     registry        -- ``build(name, **kwargs)``: networks by name, as in pix2pix's ``define_D``
+    backbones       -- recognition backbones (LResNet-E-IR, ...)
+    margins         -- margin softmax heads (SphereFace / ArcFace / CosFace)
 
 Conventions: masks are 1 over the hole (0 = known pixel), except ``PartialConv2d``, which takes NVIDIA's
 *valid* mask (1 = known). Discriminators return raw logits / critic scores of shape [N] (PatchGAN: [N,1,h,w]).
