@@ -19,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from occface.occlusion import KINDS, _occluder_root, occlude, template_names  # noqa: E402
+from occface.faces.occlusion import KINDS, _occluder_root, occlude, template_names  # noqa: E402
 
 
 def naive(images: torch.Tensor, kind: str, scale: float, rng: np.random.Generator, cache: dict) -> torch.Tensor:

@@ -20,8 +20,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from occface.align import ASSETS, CENTRE_CROP, DETECTED, METHOD_NAMES, LandmarkDetector  # noqa: E402
-from occface.data import list_images  # noqa: E402
+from occface.faces.align import ASSETS, CENTRE_CROP, DETECTED, METHOD_NAMES, LandmarkDetector  # noqa: E402
+from occface.faces.data import list_images  # noqa: E402
 from occface.paths import data_root  # noqa: E402
 
 # (left, top, right, bottom) of the fixed central box and the detector's upsampling, per data set

@@ -22,14 +22,14 @@ def data_root():
 
 @pytest.fixture(scope="session")
 def orl_faces(data_root):
-    from occface.data import load_faces
+    from occface.faces.data import load_faces
     return load_faces("orl", 64, "all")
 
 
 @pytest.fixture(scope="session")
 def faces128(orl_faces, data_root):
     """A few real faces at 128x128 (ORL: 400 images, quick to align) with their landmarks."""
-    from occface.data import load_faces
+    from occface.faces.data import load_faces
     f = load_faces("orl", 128, "all")
     idx = torch.arange(0, 400, 25)
     return f.images[idx], f.landmarks[idx]

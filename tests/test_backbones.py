@@ -2,7 +2,7 @@
 
 import torch
 
-from occface.backbones import LightCNN9, LResNetIR, lresnet_blocks
+from occface.nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
 
 
 def test_lresnet_stages_and_head_compose_to_forward():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from occface.models.baselines import (SSDA, Autoencoder, PCARestorer, SRCRestorer, kl_sparsity,
+from occface.papers.rla.baselines import (SSDA, Autoencoder, PCARestorer, SRCRestorer, kl_sparsity,
                                       mse_per_image)
 
 torch.set_num_threads(1)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from occface.align import five_from_68, template
-from occface.data import TEST_FOLDS, lfw_pairs, load_faces, load_pair_faces
+from occface.faces.align import five_from_68, template
+from occface.faces.data import TEST_FOLDS, lfw_pairs, load_faces, load_pair_faces
 
 
 def test_template_sizes():
@@ -69,7 +69,7 @@ def test_pair_faces_balanced(data_root):
 
 
 def test_cached_load_is_fast(data_root):
-    from occface import data
+    from occface.faces import data
     load_faces("lfw", 64, "all")  # built (or read) once
     data._aligned.cache_clear()
     start = time.perf_counter()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from occface.models.from_net import (FeaturePyramid, FROMConfig, FROMNet, MaskDecoder, binarize, from_loss,
+from occface.papers.from_.model import (FeaturePyramid, FROMConfig, FROMNet, MaskDecoder, binarize, from_loss,
                                      num_patterns, pattern_loss)
 
 torch.set_num_threads(1)
@@ -45,7 +45,7 @@ class StubBackbone(nn.Module):
 
 
 class CosFace(nn.Module):
-    """Eq. 1 with (0, 0, m3); a local stand-in for occface.recognizers.MarginSoftmax."""
+    """Eq. 1 with (0, 0, m3); a local stand-in for occface.eval.recognizers.MarginSoftmax."""
 
     def __init__(self, emb: int, classes: int, s: float = 30.0, m: float = 0.35):
         super().__init__()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-occlusion = pytest.importorskip("occface.occlusion")
-from occface.experiments.from_exp import SCALES, THRESHOLDS, FROMRecipe, occlude_mixed  # noqa: E402
-from occface.models.from_net import num_patterns  # noqa: E402
+occlusion = pytest.importorskip("occface.faces.occlusion")
+from occface.faces.pairs import occlude_mixed  # noqa: E402
+from occface.papers.from_.published import THRESHOLDS  # noqa: E402
+from occface.papers.from_.train import SCALES, FROMRecipe  # noqa: E402
+from occface.papers.from_.model import num_patterns  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -73,7 +75,8 @@ def test_mixed_occlusion_leaves_a_third_clean_and_labels_them_zero():
 
 
 def test_variants_match_the_papers_ablations():
-    from occface.experiments.from_exp import ALIASES, GROUPS, KINDS, VARIANTS
+    from occface.faces.occlusion import KINDS
+    from occface.papers.from_.train import ALIASES, GROUPS, VARIANTS
 
     assert VARIANTS["Baseline-MD"].changes == {"lam": 0.0} and ALIASES["λ0"] == "Baseline-MD"  # Sec. 4.2
     assert VARIANTS["Baseline-Aug"].changes == {"mask": "none"} and ALIASES["K0"] == "Baseline"

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import roc_curve
 
-from occface import metrics as M
+from occface.eval import metrics as M
 
 
 def _sk_ssim(a, b):

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from occface.align import template
-from occface.occlusion import (GEOMETRIC, KINDS, PLACEMENTS, occlude, pattern_labels, proximate_patterns,
+from occface.faces.align import template
+from occface.faces.occlusion import (GEOMETRIC, KINDS, PLACEMENTS, occlude, pattern_labels, proximate_patterns,
                                template_names)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from occface.protocols import identification, real_occlusions, score_summary, verification
+from occface.eval.protocols import identification, real_occlusions, score_summary, verification
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OCCFACE_DATA"), reason="needs OCCFACE_DATA")
 
@@ -57,7 +57,7 @@ def test_identification_counts_and_ranks_are_monotone():
 def test_real_occlusions_folder(tmp_path):
     from PIL import Image
 
-    from occface.data import load_faces
+    from occface.faces.data import load_faces
 
     faces = load_faces("lfw", size=32, split="test", min_per_identity=4)
     keep = np.concatenate([np.flatnonzero(faces.identity.numpy() == c)[:4] for c in (0, 1, 2)])

@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from occface.recognizers import (CHIP_POINTS, MarginSoftmax, RecognizerConfig, _similarity, resize_aligned,
-                                 to_chips)
+from occface.eval.recognizers import CHIP_POINTS, RecognizerConfig, resize_aligned, to_chips
+from occface.faces.align import similarity_matrix
+from occface.nn.margins import MarginSoftmax
 
 
 def _cos(head, x):
@@ -50,9 +51,9 @@ def test_margin_target_is_monotone_beyond_pi_and_differentiable():
 
 
 def test_template_maps_onto_dlib_chip_points_and_warp_is_consistent():
-    from occface.align import template
+    from occface.faces.align import template
 
-    m = _similarity(template(64), CHIP_POINTS)
+    m = similarity_matrix(template(64), CHIP_POINTS)
     mapped = np.c_[template(64), np.ones(5)] @ m[:2].T
     assert np.abs(mapped - CHIP_POINTS).max() < 12            # 5 points, a 4-dof fit: residuals only
     # an image whose pixel values are its own x coordinate: the chip must read the similarity's x back
@@ -66,7 +67,7 @@ def test_template_maps_onto_dlib_chip_points_and_warp_is_consistent():
 
 
 def test_resize_aligned_keeps_template_points():
-    from occface.align import template
+    from occface.faces.align import template
 
     img = torch.zeros(1, 1, 64, 64)
     x, y = np.round(template(64)[0]).astype(int)
@@ -92,9 +93,9 @@ def test_dlib_evaluator_on_real_faces():
     from PIL import Image
     from skimage.transform import warp
 
-    from occface.align import LandmarkDetector, similarity, template
+    from occface.faces.align import LandmarkDetector, similarity, template
     from occface.paths import data_root
-    from occface.recognizers import DlibEvaluator
+    from occface.eval.recognizers import DlibEvaluator
 
     base = data_root() / "lfw" / "lfw-deepfunneled"
     files = [base / "Aaron_Peirsol" / f"Aaron_Peirsol_000{i}.jpg" for i in (1, 2)] + \

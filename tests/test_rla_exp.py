@@ -3,47 +3,50 @@ real-occlusion data is empty with a reason, the ordering counter, checkpoint key
 
 import pytest
 
-from occface.experiments import rla_exp as X
-from occface.occlusion import FROM_REGIONS, KINDS
+from occface.papers.rla import published
+from occface.papers.rla import tables as T
+from occface.papers.rla.train import RLAExperimentConfig, train_key
+from occface.faces.occlusion import FROM_REGIONS, KINDS
 from occface.results import Cell
+from occface.tables import Table
 
 
-@pytest.mark.parametrize("row", list(X.PAPER_TABLE1))
+@pytest.mark.parametrize("row", list(published.TABLE1))
 def test_every_table1_row_is_a_test_template_occlusion(row: str):
-    kw = X.row_occlusion(row)
+    kw = T.row_occlusion(row)
     assert kw["kind"] in KINDS and kw["templates"] == "test" and "seed" not in kw
     assert kw["placement"] in ("region", "semantic")
     if kw["placement"] == "region":
         assert kw["region"] in FROM_REGIONS
-    assert len(X.PAPER_TABLE1[row]) == len(X.COLUMNS)
+    assert len(published.TABLE1[row]) == len(published.COLUMNS)
 
 
 def test_table2_without_real_data_is_empty_and_says_why(monkeypatch):
     monkeypatch.delenv("OCCFACE_REAL_OCCLUSIONS", raising=False)
-    cfg = X.RLAExperimentConfig.for_profile("quick")
-    cells, notes = X.table2(cfg, {})
-    assert [c.column for c in cells] == X.COLUMNS
-    assert all(c.ours is None and c.paper is not None for c in cells)
-    assert "OCCFACE_REAL_OCCLUSIONS" in notes[0]
+    table = T.table2(RLAExperimentConfig.for_profile("quick"), {})
+    assert [c.column for c in table.cells] == published.COLUMNS
+    assert all(c.ours is None and c.paper is not None for c in table.cells)
+    assert "OCCFACE_REAL_OCCLUSIONS" in table.notes[0]
 
 
 def test_orderings_count_rows_where_lower_eer_holds():
     cells = [Cell("a", "RLA", 5.0), Cell("a", "Occluded face", 7.0),
              Cell("b", "RLA", 9.0), Cell("b", "Occluded face", 7.0), Cell("c", "RLA", None)]
-    assert X.orderings(cells)["RLA < Occluded face"] == (1, 2)
-    assert X.mean_by_column(cells) == {"RLA": 7.0, "Occluded face": 7.0}
+    table = Table("t", cells, "title")
+    assert T.orderings(table)["RLA < Occluded face"] == (1, 2)
+    assert T.mean_by_column(table) == {"RLA": 7.0, "Occluded face": 7.0}
 
 
 def test_checkpoint_key_ignores_evaluation_sizes_only():
-    cfg = X.RLAExperimentConfig.for_profile("quick")
-    other = X.RLAExperimentConfig.for_profile("quick")
+    cfg = RLAExperimentConfig.for_profile("quick")
+    other = RLAExperimentConfig.for_profile("quick")
     other.table_pairs, other.table_rows = 999, ()
-    assert X.train_key(cfg) == X.train_key(other)
+    assert train_key(cfg) == train_key(other)
     other.stage1_steps += 1
-    assert X.train_key(cfg) != X.train_key(other)
+    assert train_key(cfg) != train_key(other)
 
 
 def test_full_profile_uses_the_papers_baseline_sizes():
-    cfg = X.RLAExperimentConfig.for_profile("full")
+    cfg = RLAExperimentConfig.for_profile("full")
     assert cfg.pca_components == 400 and cfg.src_atoms == 20000 and cfg.model.hidden == 2048
     assert cfg.table_rows == ()

@@ -15,8 +15,9 @@ profile = "quick"
 # %%
 import matplotlib.pyplot as plt
 
-from occface.data import lfw_pairs, list_images, load_faces
-from occface.occlusion import occlude
+from occface.faces.data import lfw_pairs, list_images, load_faces
+from occface.faces.occlusion import occlude
+from occface.plots import image_grid
 from occface.profiles import get_profile
 from occface.results import Cell, Results
 from occface.runtime import seed_everything
@@ -58,15 +59,10 @@ for row, (ours, paper) in counts.items():
 
 # %%
 kinds = ["sunglasses", "mouth_mask", "hand", "cup"]
-rows = [faces.images[:6]] + [occlude(faces.images[:6], k, placement="semantic", landmarks=faces.landmarks[:6],
-                                     seed=i).images for i, k in enumerate(kinds)]
-fig, axes = plt.subplots(len(rows), 6, figsize=(6 * 1.2, len(rows) * 1.25))
-for r, batch in enumerate(rows):
-    for c in range(6):
-        axes[r, c].imshow(batch[c].permute(1, 2, 0).numpy())
-        axes[r, c].axis("off")
-    axes[r, 0].text(-0.1, 0.5, (["clean"] + kinds)[r], transform=axes[r, 0].transAxes,
-                    ha="right", va="center", fontsize=8)
+rows = {"clean": faces.images[:6]} | {k: occlude(faces.images[:6], k, placement="semantic",
+                                                 landmarks=faces.landmarks[:6], seed=i).images
+                                      for i, k in enumerate(kinds)}
+fig = image_grid(rows)
 fig.suptitle("Real LFW test faces, clean and occluded")
 res.figure("faces_and_occluders", fig, title="LFW test faces under four occluder kinds")
 plt.show()

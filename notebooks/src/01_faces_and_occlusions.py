@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 01 Faces and occlusions
-# Real LFW faces aligned to the five-point template (`occface.data`) and every synthetic occlusion of the five
-# papers (`occface.occlusion`): the nine RLA/FROM occluder types from RGBA templates, ID-GAN's blocks, FROM's
+# Real LFW faces aligned to the five-point template (`occface.faces.data`) and every synthetic occlusion of the five
+# papers (`occface.faces.occlusion`): the nine RLA/FROM occluder types from RGBA templates, ID-GAN's blocks, FROM's
 # nine regions and RLA's categories, with semantic (landmark-anchored), random (FROM Alg. 1) and region
 # placements. The occluded-area fractions for FROM's scale S are compared with the paper's 18.76 / 43.09 /
 # 52.00 % (Sec. 4.1, LFW, 112x96).
@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from occface.data import load_faces
-from occface.occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude
+from occface.faces.data import load_faces
+from occface.faces.occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude
 from occface.profiles import get_profile
+from occface.plots import image_grid
 from occface.results import Cell, Results
 from occface.widgets import draw, explorer, render
 
@@ -36,18 +37,15 @@ print(f"loaded in {time.perf_counter() - start:.1f}s (cache read {faces.info['lo
 
 # %%
 kinds = list(KINDS + GEOMETRIC)
-fig, axes = plt.subplots(len(PLACEMENTS), len(kinds), figsize=(len(kinds) * 0.9, 3.2))
-for j, kind in enumerate(kinds):
-    for i, placement in enumerate(PLACEMENTS):
-        k = (3 * j + i) % len(faces)
-        o = occlude(faces.images[k:k + 1], kind, 1.0, placement, landmarks=faces.landmarks[k:k + 1], seed=j,
-                    rotation=15 if placement != "region" else 0)
-        axes[i, j].imshow(o.images[0].permute(1, 2, 0).numpy())
-        axes[i, j].axis("off")
-        if i == 0:
-            axes[i, j].set_title(kind.replace("_", "\n", 1), fontsize=5)
-    axes[i, 0].text(-4, size / 2, PLACEMENTS[i], fontsize=6, rotation=90, ha="right", va="center")
-fig.tight_layout(pad=0.1)
+gallery = {}
+for i, placement in enumerate(PLACEMENTS):
+    shots = []
+    for j, kind in enumerate(kinds):
+        k = (3 * j + i) % len(faces)  # a different face per cell
+        shots.append(occlude(faces.images[k:k + 1], kind, 1.0, placement, landmarks=faces.landmarks[k:k + 1],
+                             seed=j, rotation=15 if placement != "region" else 0).images)
+    gallery[placement] = torch.cat(shots)
+fig = image_grid(gallery, [k.replace("_", "\n", 1) for k in kinds], size=0.9, fontsize=5)
 res.figure("gallery", fig, title="Every occlusion kind (columns) x placement (rows) on LFW faces")
 plt.show()
 

@@ -14,7 +14,7 @@
 # papers' ArcFace / VGGFace2 evaluators. Our faces are aligned to one fixed five-point template; the
 # evaluator warps them (one `grid_sample` per batch) to dlib's own 150x150 chip geometry.
 #
-# Protocol (`occface.protocols.verification`): held-out LFW View-2 pairs (folds 6-10, people never
+# Protocol (`occface.eval.protocols.verification`): held-out LFW View-2 pairs (folds 6-10, people never
 # trained on); one image of each pair occluded, the first and then the second (RLA's protocol, doubling the
 # pairs); EER, 10-fold accuracy (threshold chosen on the other nine folds), TAR@FAR.
 #
@@ -37,11 +37,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from occface import metrics, protocols
-from occface.data import load_faces
-from occface.occlusion import FROM_REGIONS, KINDS, RECTANGLES, occlude
+from occface.eval import metrics, protocols
+from occface.eval.sweeps import kind_sweep, region_sweep, scale_sweep, verification_cells
+from occface.faces.data import load_faces
+from occface.faces.occlusion import occlude
 from occface.profiles import get_profile
-from occface.recognizers import dlib_evaluator, train_recognizer
+from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.results import Cell, Results
 from occface.runtime import seed_everything
 
@@ -60,14 +61,6 @@ print(P.name, "image size", P.image_size, "budget", BUDGET)
 
 
 # %%
-def row(name, r):
-    """Table cells (percent) of one verification result."""
-    return [Cell(name, "accuracy", 100 * r["accuracy"]), Cell(name, "EER", 100 * r["eer"]),
-            *[Cell(name, f"TAR@FAR={f:g}", 100 * r[f"tar@far={f:g}"]) for f in FARS],
-            Cell(name, "occluded area", 100 * r["occluded_area"] if r["occluded_area"] == r["occluded_area"] else None),
-            Cell(name, "scored pairs", r["scored_pairs"], unit="pairs")]
-
-
 started = time.perf_counter()
 clean = protocols.verification(profile, max_pairs=BUDGET["clean"], far=FARS)
 print(f"dlib, clean held-out pairs: accuracy {100 * clean['accuracy']:.2f}% ± {100 * clean['accuracy_std']:.2f} "
@@ -78,16 +71,14 @@ print(f"dlib, clean held-out pairs: accuracy {100 * clean['accuracy']:.2f}% ± {
 # Semantic placement (each occluder where it belongs on the face, scaled to it), test templates.
 
 # %%
-sweep = {}
 t0 = time.perf_counter()
 sweep_clean = protocols.verification(profile, max_pairs=BUDGET["sweep"], far=FARS)
-for kind in KINDS + RECTANGLES:
-    occ = dict(kind=kind, templates="test") if kind in KINDS else dict(kind=kind, placement="random")
-    sweep[kind] = protocols.verification(profile, occlusion=occ, max_pairs=BUDGET["sweep"], far=FARS)
+sweep = kind_sweep(profile, BUDGET["sweep"], FARS)
 per_pair = (time.perf_counter() - t0) / sum(r["scored_pairs"] for r in sweep.values())
-cells = row("clean (reference subset)", clean) + row("clean (sweep subset)", sweep_clean)
+cells = (verification_cells("clean (reference subset)", clean, FARS)
+         + verification_cells("clean (sweep subset)", sweep_clean, FARS))
 for kind, r in sweep.items():
-    cells += row(kind, r)
+    cells += verification_cells(kind, r, FARS)
 res.table("dlib_kinds", cells, title="dlib evaluator, clean vs one image of each pair occluded, per kind",
           notes=[f"clean reference: {clean['pairs']} pairs; each occluded row: {BUDGET['sweep']} pairs x 2 turns.",
                  "TAR@FAR is empty where FAR x impostors < 1 (no operating point at that FAR).",
@@ -102,15 +93,13 @@ for kind, r in {"clean": sweep_clean, **sweep}.items():
 # at S = 1, 2, 3 (a hand occluder; FROM reports 18.8%, 43.1%, 52.0% occluded area at these S on LFW).
 
 # %%
-regions = {r: protocols.verification(profile, occlusion=dict(kind=r, placement="region"),
-                                     max_pairs=BUDGET["sweep"], far=FARS) for r in FROM_REGIONS}
-scales = {s: protocols.verification(profile, occlusion=dict(kind="hand", placement="random", scale=s, templates="test"),
-                                    max_pairs=BUDGET["sweep"], far=FARS) for s in (1.0, 2.0, 3.0)}
+regions = region_sweep(profile, BUDGET["sweep"], FARS)
+scales = scale_sweep(profile, BUDGET["sweep"], FARS)
 cells = []
 for r, v in regions.items():
-    cells += row(r, v)
+    cells += verification_cells(r, v, FARS)
 for s, v in scales.items():
-    cells += row(f"Occ-LFW-{s:.1f} (hand, random)", v)
+    cells += verification_cells(f"Occ-LFW-{s:.1f} (hand, random)", v, FARS)
 res.table("dlib_regions_scales", cells, title="dlib evaluator on FROM's regions and scales S",
           notes=[f"{BUDGET['sweep']} pairs x 2 turns per row."])
 for name, v in list(regions.items()) + [(f"S={s}", v) for s, v in scales.items()]:
@@ -156,8 +145,8 @@ for name, embed in compare.items():
         rec[name, cond] = r
         cells.append(Cell(name, cond, 100 * r["accuracy"]))
 for k, m in recognizers.items():
-    cells.append(Cell(k, "train images", m.train_images, unit="images"))
-    cells.append(Cell(k, "identities", m.classes, unit="identities"))
+    cells.append(Cell(k, "train images", m.info.train_images, unit="images"))
+    cells.append(Cell(k, "identities", m.info.classes, unit="identities"))
 res.table("recognizers", cells, title="10-fold verification accuracy: our recognizers beside dlib",
           notes=[f"dlib rows on {BUDGET['sweep']} pairs, ours on {P.eval_pairs} pairs (x2 turns when occluded).",
                  f"{P.steps} steps, batch {P.batch}, width {P.width}, input {P.recog_size}."])
@@ -169,8 +158,7 @@ for (name, cond), r in rec.items():
 
 # %%
 faces = load_faces("lfw", size=P.image_size, split="test", min_per_identity=BUDGET["tsne"], seed=SEED)
-people = np.random.default_rng(SEED).permutation(len(faces.names))[: P.tsne_people]
-idx = np.concatenate([np.flatnonzero(faces.identity.numpy() == c)[: BUDGET["tsne"]] for c in people])
+idx, _ = faces.pick_people(P.tsne_people, BUDGET["tsne"], SEED)
 imgs, labels = faces.images[idx], faces.identity.numpy()[idx]
 occ_imgs = occlude(imgs, kind="sunglasses", landmarks=faces.landmarks[idx], seed=SEED, templates="test").images
 ev = dlib_evaluator()

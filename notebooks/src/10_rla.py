@@ -8,8 +8,9 @@
 # the scores are low and the reconstruction where they are high (Eq. 13). **IP-RLA** fine-tunes RLA with a
 # frozen identity classifier (Eq. 17) and an adversarial discriminator (Eqs. 18-19).
 #
-# The model lives in `occface.models.rla`, the baselines in `occface.models.baselines`, the schedule and
-# table builders in `occface.experiments.rla_exp`; this notebook narrates and calls them.
+# The model lives in `occface.papers.rla.model`, the baselines in `occface.papers.rla.baselines`, the schedule
+# in `occface.papers.rla.train`, the table and figure builders in `occface.papers.rla.tables` / `figures`;
+# this notebook narrates and calls them.
 #
 # What differs from the paper, on purpose: we train on LFW's training identities (people in none of the
 # View-2 test folds 6-10) instead of CASIA-WebFace; the occluders are the project's open templates (half
@@ -26,8 +27,8 @@ import warnings
 
 import torch
 
-from occface.experiments import rla_exp as X
-from occface.models.rla import RLAConfig
+from occface.papers.rla import figures, tables, train
+from occface.papers.rla.model import RLAConfig
 from occface.profiles import get_profile
 from occface.results import Results
 from occface.runtime import hardware_label, seed_everything
@@ -37,7 +38,7 @@ if not torch.cuda.is_available():
     torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
 started = time.perf_counter()
 P = get_profile(profile)
-cfg = X.RLAExperimentConfig.for_profile(P)
+cfg = train.RLAExperimentConfig.for_profile(P)
 seed_everything(cfg.seed)
 res = Results("rla", profile=P.name, dataset="LFW deep-funneled + occluder templates (OCCFACE_DATA)",
               seed=cfg.seed)
@@ -63,7 +64,7 @@ print(f"{P.name}: {cfg.model.image_size}px, {cfg.model.grid}x{cfg.model.grid} pa
 # half of the templates, placed on its landmarks.
 
 # %%
-data = X.training_pairs(cfg)
+data = train.training_pairs(cfg)
 print(f"{len(data)} occluded/clean training pairs, mean occluded area {data.mask.mean().item():.1%}")
 
 # %% [markdown]
@@ -72,8 +73,8 @@ print(f"{len(data)} occluded/clean training pairs, mean occluded area {data.mask
 # 3. everything jointly on Eq. 14. Each stage is a checkpointed, resumable `Trainer`.
 
 # %%
-rla, history = X.train_rla(cfg, data)
-for stage, h in history.items():
+rla = train.train_rla(cfg, data)
+for stage, h in rla.history.items():
     print(f"{stage}: loss {h['loss'][0]:.1f} -> {h['loss'][-1]:.1f}")
 
 # %% [markdown]
@@ -82,10 +83,10 @@ for stage, h in history.items():
 # original vs recovered faces, then RLA is fine-tuned on L_mse + L_sup + L_adv (Eq. 19).
 
 # %%
-classifier = X.identity_classifier(cfg, data)
+classifier = train.identity_classifier(cfg, data)
 print(f"identity classifier: train accuracy on clean faces {classifier.train_accuracy:.1%}")
-ip_rla, ip_history = X.train_ip_rla(cfg, rla, data, classifier)
-print({k: round(v[-1], 3) for k, v in ip_history.items()})
+ip_rla = train.train_ip_rla(cfg, rla, data, classifier)
+print({k: round(v[-1], 3) for k, v in ip_rla.history.items()})
 
 # %% [markdown]
 # ## Baselines of Table I
@@ -93,10 +94,10 @@ print({k: round(v[-1], 3) for k, v in ip_history.items()})
 # (Xie et al.), all trained on the same occluded/clean pairs.
 
 # %%
-baselines = X.train_baselines(cfg, data)
-restorers = X.methods(cfg, rla, ip_rla, baselines)
+baselines = train.train_baselines(cfg, data)
+restorers = tables.methods(cfg, rla, ip_rla, baselines)
 n = min(256, len(data))
-quality = X.recovery_quality(restorers, data.occluded[-n:].repeat(1, 3, 1, 1), data.clean[-n:].repeat(1, 3, 1, 1))
+quality = tables.recovery_quality(restorers, data.occluded[-n:].repeat(1, 3, 1, 1), data.clean[-n:].repeat(1, 3, 1, 1))
 print("grey MSE vs clean on training faces:", {k: round(v, 4) for k, v in quality.items()})
 
 # %% [markdown]
@@ -105,7 +106,7 @@ print("grey MSE vs clean on training faces:", {k: round(v, 4) for k, v in qualit
 # 1..8.
 
 # %%
-fig = X.fig5_steps(cfg, rla)
+fig = figures.fig5_steps(cfg, rla.model)
 res.figure("fig5", fig, title="RLA outputs at decoder steps 1-8 (blend, reconstruction, occlusion scores)")
 
 # %% [markdown]
@@ -114,15 +115,15 @@ res.figure("fig5", fig, title="RLA outputs at decoder steps 1-8 (blend, reconstr
 # people under the same occluder. Fig. 8: the four region categories.
 
 # %%
-fig = X.fig6_methods(cfg, restorers)
+fig = figures.fig6_methods(cfg, restorers)
 res.figure("fig6", fig, title="De-occlusion by PCA, AE, SRC, SSDA, Face Rec, RLA, IP-RLA (occluded LFW)")
 
 # %%
-fig = X.fig7_people(cfg, restorers["IP-RLA"])
+fig = figures.fig7_people(cfg, restorers["IP-RLA"])
 res.figure("fig7", fig, title="IP-RLA on different people under the same occluder")
 
 # %%
-fig = X.fig8_categories(cfg, restorers["IP-RLA"])
+fig = figures.fig8_categories(cfg, restorers["IP-RLA"])
 res.figure("fig8", fig, title="IP-RLA on the four occlusion categories")
 
 # %% [markdown]
@@ -132,33 +133,25 @@ res.figure("fig8", fig, title="IP-RLA on the four occlusion categories")
 # Every method (and the "occluded face" column) outputs grey faces, as in the paper.
 
 # %%
-cells, raw = X.table1(cfg, restorers)
-notes = [f"{2 * cfg.table_pairs} scored pairs per cell ({cfg.table_pairs} View-2 pairs, each image occluded "
-         "in turn); EER in %, lower is better. The paper scores 12,000 pairs with GoogLeNet + Joint Bayesian.",
-         "Occluders: test half of the project's templates; quarter/half rows stretch the template over a "
-         "face region, upper/lower rows place it on the landmarks."]
-if cfg.table_rows:
-    notes.append(f"Profile {P.name} evaluates only the rows {', '.join(cfg.table_rows)}; the others are empty.")
-res.table("tableI", cells, title="EER (%) of verification on occluded LFW, by occluder and method",
-          notes=notes, digits=1)
+table1, raw = tables.table1(cfg, restorers)
+table1.write(res)
+table1.frame()
 
 # %%
-order = X.orderings(cells)
-for claim, (holds, rows) in order.items():
+for claim, (holds, rows) in tables.orderings(table1).items():
     print(f"{claim:28s} holds in {holds}/{rows} rows")
-print("mean EER per column:", {k: round(v, 1) for k, v in X.mean_by_column(cells).items()})
+print("mean EER per column:", {k: round(v, 1) for k, v in tables.mean_by_column(table1).items()})
 
 # %% [markdown]
 # ## Table II — real occlusions
 # The paper's 50OccPeople set was never released. The table is filled when `OCCFACE_REAL_OCCLUSIONS`
-# points at a folder in the layout `occface.protocols.real_occlusions` reads; otherwise its cells stay
+# points at a folder in the layout `occface.eval.protocols.real_occlusions` reads; otherwise its cells stay
 # empty and the note says why.
 
 # %%
-cells2, notes2 = X.table2(cfg, restorers)
-res.table("tableII", cells2, title="Average EER (%) on faces with real occlusions",
-          notes=notes2, digits=1)
-print(notes2[0])
+table2 = tables.table2(cfg, restorers)
+table2.write(res)
+print(table2.notes[0])
 
 # %%
 print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")

@@ -5,8 +5,8 @@
 # (Eqs. 2-3) and predicts a soft C x H x W mask that multiplies the top conv features X1; an **Occlusion
 # Pattern Predictor** classifies the mask into one of the (K(K+1)/2)^2 + 1 proximate occlusion patterns,
 # which supervises the decoder; training minimises CosFace + λ · pattern softmax (Eq. 6).
-# The model lives in `occface.models.from_net`, the recipe and the table builders in
-# `occface.experiments.from_exp`; this notebook only narrates and calls them.
+# The model lives in `occface.papers.from_.model`, the recipe and the table builders in
+# `occface.papers.from_` (`train`, `tables`, `figures`); this notebook only narrates and calls them.
 #
 # **Data.** The paper trains on CASIA-WebFace and reports MegaFace (MF1) identification; neither is
 # available here. We train on the LFW *training* identities (people outside View-2 folds 6-10) and replace
@@ -17,16 +17,14 @@
 profile = "quick"
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from occface.experiments import from_exp
-from occface.experiments.from_exp import FROMExperiment
+from occface.papers.from_ import figures, train
+from occface.papers.from_.tables import DATASET, FROMExperiment, orderings
+from occface.results import Results
 
 exp = FROMExperiment(profile)
-
-
-def show(name: str) -> None:
-    display(Markdown((exp.results.folder / f"{name}.md").read_text()))
+res = Results("from", exp.profile.name, DATASET, exp.seed)
 
 
 # %% [markdown]
@@ -38,7 +36,7 @@ def show(name: str) -> None:
 # NBVAL_CHECK_OUTPUT
 print(exp.config)
 print(exp.recipe)
-print("variants:", ", ".join(from_exp.VARIANTS))
+print("variants:", ", ".join(train.VARIANTS))
 
 # %% [markdown]
 # ## Training the four models of Table 5
@@ -46,7 +44,7 @@ print("variants:", ", ".join(from_exp.VARIANTS))
 # FROM (λ=1). Finished checkpoints are reused, so re-running the notebook only evaluates.
 
 # %%
-for name in from_exp.MAIN:
+for name in train.MAIN:
     exp.model(name)
 print({name: round(h["margin"][-1], 3) for name, h in exp.history.items()})
 
@@ -55,8 +53,9 @@ print({name: round(h["margin"][-1], 3) for name, h in exp.history.items()})
 # The paper finds the soft mask best and binarization harmless up to t ≈ 0.5.
 
 # %%
-exp.table2()
-show("table2")
+table = exp.table2()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # Our accuracies sit far below the paper's because our backbone is a few-hundred-step CPU network trained
@@ -67,8 +66,9 @@ show("table2")
 # ## Table 3 · Number of blocks K (K0 = Baseline)
 
 # %%
-exp.table3()
-show("table3")
+table = exp.table3()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # Identification over a few hundred held-out LFW people with a small CPU model is much lower than MF1
@@ -78,8 +78,9 @@ show("table3")
 # ## Table 4 · Weight λ of the pattern loss (λ0 = Baseline-MD)
 
 # %%
-exp.table4()
-show("table4")
+table = exp.table4()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # The paper's λ effect (about 1.5 points on Occ-MF1) is smaller than what our short runs can resolve.
@@ -88,8 +89,9 @@ show("table4")
 # ## Table 5 · Baselines vs FROM
 
 # %%
-exp.table5()
-show("table5")
+table = exp.table5()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # Absolute numbers differ for the data and scale reasons above; what carries over is the ordering on
@@ -99,8 +101,9 @@ show("table5")
 # ## Table 6 · Nine occluded areas
 
 # %%
-exp.table6()
-show("table6")
+table = exp.table6()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # Our areas are the official region boxes with a random occluder stretched over each, probed on a few
@@ -111,8 +114,9 @@ show("table6")
 # ## Table 7 · Mask location and dimension: FC vs 2-D vs 3-D
 
 # %%
-exp.table7()
-show("table7")
+table = exp.table7()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # The paper's gaps between FC, 2D and 3D are below one point, below the resolution of our short runs.
@@ -121,8 +125,9 @@ show("table7")
 # ## Table 8 · Pattern regression (Eq. 5) vs classification, TAR at FAR = 1e-3
 
 # %%
-exp.table8()
-show("table8")
+table = exp.table8()
+table.write(res)
+display(table.frame())
 
 # %% [markdown]
 # TAR at a low FAR needs a strong embedding; ours is weak, so every TAR is far below the paper's.
@@ -131,21 +136,26 @@ show("table8")
 # ## Fig. 8 · TAR at FAR = 1e-4 vs occlusion scale
 
 # %%
-rows8, fig = exp.fig8()
-show("fig8_values")
+table, fig = figures.fig8(exp)
+table.write(res)
+res.figure("fig8", fig, title="TAR at FAR=1e-4 on LFW and Occ-LFW-S for the four models")
+display(table.frame())
 
 # %% [markdown]
 # ## Fig. 9 · t-SNE of Occ-LFW-2.0 features (5 people x 20 images)
 
 # %%
-fig = exp.fig9()
+fig = figures.fig9(exp)
+res.figure("fig9", fig, title="t-SNE of Occ-LFW-2.0 features, 5 people x 20 images")
 
 # %% [markdown]
 # ## Fig. 12 · Unseen occluders (train on one group of three kinds, S=1, K=4)
 
 # %%
-rows12, fig = exp.fig12()
-show("fig12_values")
+table, fig = figures.fig12(exp)
+table.write(res)
+res.figure("fig12", fig, title="Accuracy on unseen occluder groups (S=1, K=4, λ=1)")
+display(table.frame())
 
 # %% [markdown]
 # The paper reports no per-bar numbers, only that unseen groups lose little; our groups also differ in
@@ -156,7 +166,8 @@ show("fig12_values")
 # Orange: the proximate pattern FROM predicts from its mask; white: the true occluder box.
 
 # %%
-fig = exp.fig5()
+fig = figures.fig5(exp)
+res.figure("fig5", fig, title="Predicted occlusion patterns (orange) over occluded test faces")
 print(f"exact pattern accuracy on held-out faces: {exp.pattern_accuracy():.1f}% "
       f"(chance {100 / exp.config.patterns:.1f}%)")
 
@@ -164,5 +175,5 @@ print(f"exact pattern accuracy on held-out faces: {exp.pattern_accuracy():.1f}% 
 # ## Which of the paper's orderings do we reproduce?
 
 # %%
-for claim, (ok, evidence) in from_exp.orderings(exp).items():
+for claim, (ok, evidence) in orderings(exp).items():
     print(f"{'yes' if ok else 'NO '}  {claim}: {evidence}")

@@ -1,1 +1,0 @@
-"""Experiment drivers the notebooks call (one module per paper)."""

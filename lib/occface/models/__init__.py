@@ -1,1 +1,0 @@
-"""Paper models: one module per paper (from_net: FROM, rla: RLA)."""

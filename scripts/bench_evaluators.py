@@ -1,0 +1,73 @@
+"""Face-descriptor rate of the frozen evaluators on 2 CPU cores: dlib itself vs dlib's ResNet ported to torch.
+
+    OCCFACE_DATA=/work/shared/data python scripts/bench_evaluators.py [--n 512] [--batch 64] [--threads 2]
+
+Every evaluator embeds the same real LFW test faces (aligned, in [0, 1]) in batches of ``--batch``, the chip
+warp included; one warm-up batch is run outside the timing. Add an evaluator by adding a factory to
+``EVALUATORS``: it returns a function from (N,3,H,W) faces in [0, 1] to (N,D) descriptors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy/torch/dlib load BLAS
+    os.environ[var] = THREADS
+
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from occface.eval.recognizers import DlibEvaluator  # noqa: E402
+from occface.faces.data import load_faces  # noqa: E402
+from occface.pretrained.dlib_resnet import load_dlib_resnet  # noqa: E402
+
+Embed = Callable[[torch.Tensor], np.ndarray]
+
+
+def _dlib(batch: int) -> Embed:
+    return DlibEvaluator(batch=batch).embed
+
+
+def _torch_dlib(batch: int) -> Embed:
+    chips, net = DlibEvaluator(batch=batch).chips, load_dlib_resnet("cpu", channels_last=True)
+    return lambda faces: np.concatenate([net.embed_uint8(chips(faces[i:i + batch]), batch)
+                                         for i in range(0, len(faces), batch)])
+
+
+EVALUATORS: dict[str, Callable[[int], Embed]] = {"dlib": _dlib, "torch-dlib": _torch_dlib}
+
+
+def rate(embed: Embed, faces: torch.Tensor, batch: int) -> float:
+    """Faces per second over all of ``faces`` after one warm-up batch."""
+    embed(faces[:batch])
+    start = time.perf_counter()
+    embed(faces)
+    return len(faces) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, default=64, help="side of the aligned faces (chips are 150x150)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    faces = load_faces("lfw", size=args.size, split="test", max_images=args.n).images
+    print(f"{len(faces)} LFW test faces ({args.size}x{args.size}), batches of {args.batch}, "
+          f"{args.threads} threads (torch {torch.__version__})")
+    for name, make in EVALUATORS.items():
+        print(f"{name:>12}: {rate(make(args.batch), faces, args.batch):7.1f} faces/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
