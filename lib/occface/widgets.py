@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude, proximate_patterns
+from .faces.occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude, proximate_patterns
 
 
 def render(images: torch.Tensor, landmarks: torch.Tensor, index: int, kind: str, placement: str,

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .metrics import cosine_matrix, eer, lfw_accuracy, psnr, rank_k, ssim, tar_at_far
-from .profiles import Profile, get_profile
+from ..profiles import Profile, get_profile
 from .recognizers import cached_embeddings, dlib_evaluator
 
 Restore = Callable[[torch.Tensor], torch.Tensor]
@@ -58,8 +58,8 @@ def clean_dlib_features(paths: list[str], images: torch.Tensor) -> np.ndarray:
     subset of pairs, every sweep and every notebook reuses them: ``<cache>/embeddings/dlib-lfw-<H>x<W>-<hash>.npz``."""
     import hashlib
 
-    from .align import ASSETS
-    from .paths import cache_dir
+    from ..faces.align import ASSETS
+    from ..paths import cache_dir
 
     h, w = images.shape[-2:]
     marks = (ASSETS / "landmarks_lfw.npz").read_bytes()
@@ -118,7 +118,7 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
     same fold (so a threshold is never chosen on the other turn of a pair it is tested on).
     Returns ``eer``, ``accuracy``, ``accuracy_std``, ``tar@far=<far>`` (fractions) and counts, seconds.
     """
-    from .data import load_pair_faces
+    from ..faces.data import load_pair_faces
 
     p = get_profile(profile)
     size = size or p.image_size
@@ -145,7 +145,7 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
         scores, same_all, folds_all = _pair_scores(fa, fb, dlib), same, folds
         embedded = 2 * n
     else:
-        from .occlusion import occlude
+        from ..faces.occlusion import occlude
 
         occ_kw = dict(occlusion or {})
         turns, areas = [], []
@@ -178,7 +178,7 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     ``people`` (default: ``eval_pairs // 10``, at least 10) caps the people, taken in a seeded order; every
     image of a chosen person is occluded once (seeded) and embedded once, so repeats cost no embeddings.
     """
-    from .data import load_faces
+    from ..faces.data import load_faces
 
     p = get_profile(profile)
     size = size or p.image_size
@@ -195,7 +195,7 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     clean = clean_dlib_features([faces.paths[i] for i in keep], images) if dlib else _features(images, embed)
     shown = images
     if occlusion is not None:
-        from .occlusion import occlude
+        from ..faces.occlusion import occlude
 
         shown = occlude(images, landmarks=marks, seed=seed, **occlusion).images
     if restore is not None:
@@ -227,8 +227,8 @@ def image_quality(restore: Restore | None, profile: str | Profile, occlusion: di
                   size: int | tuple[int, int] | None = None, seed: int = 0, max_images: int | None = None) -> dict:
     """PSNR (dB) and SSIM (scikit-image settings) of ``restore(occluded)`` and of the occluded input itself
     against the clean held-out test faces (``profile.eval_pairs`` of them by default)."""
-    from .data import load_faces
-    from .occlusion import occlude
+    from ..faces.data import load_faces
+    from ..faces.occlusion import occlude
 
     p = get_profile(profile)
     size = size or p.image_size

@@ -12,20 +12,21 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import LightCNN9, LResNetIR, lresnet_blocks
-from .paths import cache_dir
-from .profiles import Profile, get_profile
+from ..faces.align import model_path, similarity_matrix
+from ..nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
+from ..nn.margins import LOSSES, MarginSoftmax
+from ..paths import cache_dir
+from ..profiles import Profile, get_profile
 
 # ----------------------------------------------------------------------------------------- dlib evaluator
 
@@ -36,72 +37,6 @@ CHIP_SIZE, CHIP_PADDING = 150, 0.25
 # faces (one per 60th person); per-point s.d. 1.4-2 px at the eyes, 5-7 px at nose and mouth.
 CHIP_POINTS = np.array([[47.073, 46.350], [100.110, 46.286], [72.803, 75.157],
                         [48.862, 102.906], [98.718, 103.108]])
-
-
-def dlib_model_path(name: str = "dlib_face_recognition_resnet_model_v1.dat") -> str:
-    """A model file of face-recognition-models, located without importing it (its __init__ needs pkg_resources)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("face-recognition-models is not installed: `pip install face-recognition-models`")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; reinstall face-recognition-models")
-    return str(path)
-
-
-def measure_chip_points(paths: Sequence[str]) -> np.ndarray:
-    """Re-measure ``CHIP_POINTS``: for each image, dlib's HOG detector + 5-point predictor give the chip
-    (``get_face_chip``, 150 px, padding 0.25); the 68-point predictor gives our five points, which are mapped
-    into the chip. The chip-to-image map is read exactly by chipping two coordinate ramps (bilinear
-    interpolation reproduces a linear ramp exactly). Returns the mean (5,2) chip position."""
-    import dlib
-    from PIL import Image
-
-    from .align import five_from_68
-
-    det = dlib.get_frontal_face_detector()
-    sp5 = dlib.shape_predictor(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
-    sp68 = dlib.shape_predictor(dlib_model_path("shape_predictor_68_face_landmarks.dat"))
-    u, v = np.meshgrid(np.arange(CHIP_SIZE, dtype=np.float64), np.arange(CHIP_SIZE, dtype=np.float64))
-    out = []
-    for path in paths:
-        img = np.asarray(Image.open(path).convert("RGB"))
-        h, w = img.shape[:2]
-        found = det(img, 0)
-        if not len(found):
-            continue
-        rect = min(found, key=lambda r: (r.center().x - w / 2) ** 2 + (r.center().y - h / 2) ** 2)
-        s5, s68 = sp5(img, rect), sp68(img, rect)
-        pts = five_from_68(np.array([[p.x, p.y] for p in s68.parts()]))
-        rx = np.tile(np.arange(w, dtype=np.float64), (h, 1))
-        ry = np.tile(np.arange(h, dtype=np.float64)[:, None], (1, w))
-        cx = dlib.get_face_chip(rx, s5, CHIP_SIZE, CHIP_PADDING)
-        cy = dlib.get_face_chip(ry, s5, CHIP_SIZE, CHIP_PADDING)
-        design = np.c_[cx.ravel(), cy.ravel(), np.ones(cx.size)]
-        image_to_chip, *_ = np.linalg.lstsq(design, np.c_[u.ravel(), v.ravel()], rcond=None)
-        out.append(np.c_[pts, np.ones(5)] @ image_to_chip)
-    return np.mean(out, axis=0)
-
-
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (Umeyama) src -> dst as a 3x3 matrix, vectorized over a leading batch axis."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    single = src.ndim == 2
-    if single:
-        src, dst = src[None], dst[None]
-    mu_s, mu_d = src.mean(1, keepdims=True), dst.mean(1, keepdims=True)
-    s, d = src - mu_s, dst - mu_d
-    # complex-number form of the 2-D similarity: d = a * s with a = sum(conj(s) d) / sum(|s|^2)
-    zs, zd = s[..., 0] + 1j * s[..., 1], d[..., 0] + 1j * d[..., 1]
-    a = (np.conj(zs) * zd).sum(1) / (np.abs(zs) ** 2).sum(1)
-    m = np.zeros((len(a), 3, 3))
-    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = a.real, -a.imag, a.imag, a.real
-    t = mu_d[:, 0] - np.einsum("nij,nj->ni", m[:, :2, :2], mu_s[:, 0])
-    m[:, :2, 2], m[:, 2, 2] = t, 1.0
-    return m[0] if single else m
 
 
 def _theta(chip_to_image: np.ndarray, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> torch.Tensor:
@@ -121,14 +56,14 @@ def to_chips(images: torch.Tensor, landmarks: torch.Tensor | np.ndarray | None =
     Pixels the chip needs beyond our crop (mostly below the chin: dlib's chip is looser than the 112x96
     template) are filled by border replication.
     """
-    from .align import template
+    from ..faces.align import template
 
     n, _, h, w = images.shape
     if landmarks is None:
         src = template((h, w))[None]
     else:
         src = np.asarray(landmarks, np.float64).reshape(n, 5, 2)
-    img_to_chip = _similarity(src, np.broadcast_to(CHIP_POINTS, src.shape))
+    img_to_chip = similarity_matrix(src, np.broadcast_to(CHIP_POINTS, src.shape))
     theta = _theta(np.linalg.inv(img_to_chip), (h, w), (CHIP_SIZE, CHIP_SIZE)).to(images.device)
     theta = theta.expand(n, 2, 3) if theta.shape[0] == 1 else theta
     grid = F.affine_grid(theta, (n, 3, CHIP_SIZE, CHIP_SIZE), align_corners=False)
@@ -145,7 +80,7 @@ class DlibEvaluator:
     def __init__(self, batch: int = 256):
         import dlib
 
-        self.model = dlib.face_recognition_model_v1(dlib_model_path())
+        self.model = dlib.face_recognition_model_v1(model_path("dlib_face_recognition_resnet_model_v1.dat"))
         self.batch = batch
 
     def chips(self, images: torch.Tensor, landmarks=None) -> np.ndarray:
@@ -192,55 +127,26 @@ def dlib_evaluator() -> DlibEvaluator:
     return DlibEvaluator()
 
 
-# ----------------------------------------------------------------------------------------- margin softmax
-
-
-class MarginSoftmax(nn.Module):
-    """FROM Eq. 1: logits s*(cos(m1*theta_y + m2) - m3) for the true class, s*cos(theta_j) for the others.
-
-    (m1, m2, m3) = (m, 0, 0) SphereFace, (1, m, 0) ArcFace, (1, 0, m) CosFace. Beyond m1*theta + m2 = pi the
-    target logit continues monotonically as SphereFace's psi: (-1)^k cos(phi) - 2k, k = floor(phi / pi)
-    (FROM's released ``SphereMarginProduct`` uses the bare cos(m*theta), which is not monotone; we follow the
-    SphereFace paper). No lambda annealing: SphereFace's m1 is used as given (FROM's code uses m = 1.5).
-    """
-
-    def __init__(self, embedding: int, classes: int, s: float = 64.0, m1: float = 1.0, m2: float = 0.0,
-                 m3: float = 0.0):
-        super().__init__()
-        self.s, self.m1, self.m2, self.m3 = s, m1, m2, m3
-        self.weight = nn.Parameter(torch.empty(classes, embedding))
-        nn.init.xavier_uniform_(self.weight)
-
-    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        cos = F.linear(F.normalize(features), F.normalize(self.weight)).clamp(-1.0, 1.0)
-        target_cos = cos.gather(1, labels.view(-1, 1))
-        if self.m1 != 1.0 or self.m2 != 0.0:
-            # clamp keeps acos' gradient finite at |cos| = 1
-            phi = self.m1 * torch.acos(target_cos.clamp(-1 + 1e-7, 1 - 1e-7)) + self.m2
-            k = torch.floor(phi / math.pi).detach()
-            target = (1 - 2 * torch.remainder(k, 2)) * torch.cos(phi) - 2 * k
-        else:
-            target = target_cos
-        target = target - self.m3
-        logits = cos.scatter(1, labels.view(-1, 1), target)
-        return self.s * logits
-
-
-# FROM trains its baseline and FROM with CosFace s=30, m=0.35 (lib/models/metrics.py CosMarginProduct).
-COSFACE = dict(s=30.0, m3=0.35)
-ARCFACE = dict(s=64.0, m2=0.5)
-SPHEREFACE = dict(s=64.0, m1=1.5)  # FROM's released SphereMarginProduct default m=1.5 (paper: 4, with annealing)
-LOSSES = {"cosface": COSFACE, "arcface": ARCFACE, "sphereface": SPHEREFACE, "softmax": dict(s=30.0)}
-
 # ----------------------------------------------------------------------------------------- trainable recognizers
 
 
-class Recognizer(nn.Module):
-    """A backbone plus its input convention: resize to ``input_size``, normalize to [-1, 1]."""
+@dataclass(frozen=True)
+class TrainingInfo:
+    """How a recognizer was trained (shown in 02_evaluation's recognizer table)."""
+    config: "RecognizerConfig"
+    history: dict
+    seconds: float
+    classes: int
+    train_images: int
 
-    def __init__(self, backbone: nn.Module, input_size: tuple[int, int]):
+
+class Recognizer(nn.Module):
+    """A backbone plus its input convention: resize to ``input_size``, normalize to [-1, 1]; ``info`` says
+    how it was trained (None for an untrained one)."""
+
+    def __init__(self, backbone: nn.Module, input_size: tuple[int, int], info: TrainingInfo | None = None):
         super().__init__()
-        self.backbone, self.input_size = backbone, tuple(input_size)
+        self.backbone, self.input_size, self.info = backbone, tuple(input_size), info
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[-2:]) != self.input_size:
@@ -265,10 +171,10 @@ class Recognizer(nn.Module):
 def resize_aligned(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resample template-aligned faces of one size onto the template of another (a single affine warp:
     the template scales with H and is centred in W, so a square crop and a 112x96 crop differ in width)."""
-    from .align import template
+    from ..faces.align import template
 
     n, _, h, w = images.shape
-    m = _similarity(template(size), template((h, w)))  # output pixel -> input pixel
+    m = similarity_matrix(template(size), template((h, w)))  # output pixel -> input pixel
     theta = _theta(m, (h, w), tuple(size))[None].expand(n, 2, 3).to(images.device)
     grid = F.affine_grid(theta, (n, images.shape[1], *size), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
@@ -320,12 +226,12 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     (peak 2e-3); horizontal flips.
     The margin head (FROM Eq. 1) is trained with the backbone and discarded; ``embed`` gives features.
     """
-    from .data import load_faces
-    from .runtime import seed_everything
-    from .train import Trainer, checkpoint_path
+    from ..faces.data import load_faces
+    from ..runtime import seed_everything
+    from ..train import Trainer, checkpoint_path
 
     cfg = RecognizerConfig.for_profile(arch, profile, seed, loss)
-    gen = seed_everything(seed)
+    seed_everything(seed)
     faces = load_faces("lfw", size=cfg.input_size, split="train", max_images=cfg.max_train_images, seed=seed,
                        min_per_identity=cfg.min_per_identity)
     classes = len(faces.names)
@@ -344,6 +250,7 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     device = trainer.device
 
     def step(i: int) -> dict[str, float]:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + i)  # a batch per (seed, step): resumes replay nothing
         idx = torch.randint(0, len(images), (cfg.batch,), generator=gen)
         x, y = images[idx].to(device), labels[idx].to(device)
         flip = torch.rand(len(x), generator=gen) < 0.5
@@ -358,13 +265,10 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
 
     started = time.perf_counter()
     history = trainer.fit(step)
-    model = trainer.unwrapped("model").cpu().eval()
-    model.history, model.config = history, cfg
-    model.train_seconds = time.perf_counter() - started
-    model.classes, model.train_images = classes, len(images)
-    return model
+    trained = trainer.unwrapped("model").cpu()
+    info = TrainingInfo(cfg, history, time.perf_counter() - started, classes, len(images))
+    return Recognizer(trained.backbone, trained.input_size, info).eval()
 
 
-__all__ = ["CHIP_POINTS", "DlibEvaluator", "dlib_evaluator", "to_chips", "measure_chip_points", "cached_embeddings",
-           "MarginSoftmax", "COSFACE", "ARCFACE", "SPHEREFACE", "LOSSES", "Recognizer", "RecognizerConfig",
-           "train_recognizer", "resize_aligned", "dlib_model_path"]
+__all__ = ["CHIP_POINTS", "DlibEvaluator", "dlib_evaluator", "to_chips", "cached_embeddings", "Recognizer",
+           "RecognizerConfig", "TrainingInfo", "train_recognizer", "resize_aligned"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from skimage.transform import SimilarityTransform
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 # The 112x96 five-point template of SphereFace/CosFace (used by FROM, 112x96 crops); the ArcFace 112x112
 # template is the same shifted 8 px right, which `template` reproduces by centring horizontally.
@@ -61,18 +61,31 @@ def five_from_68(points: np.ndarray) -> np.ndarray:
     return np.stack([points[36:42].mean(0), points[42:48].mean(0), points[30], points[48], points[54]])
 
 
-def similarity(src: np.ndarray, dst: np.ndarray) -> SimilarityTransform:
-    """Least-squares similarity (Umeyama) mapping ``src`` landmarks onto ``dst``."""
+def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (Umeyama) ``src`` -> ``dst`` as a 3x3 matrix, vectorised over a leading
+    batch axis ((N,P,2) points give (N,3,3))."""
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    if hasattr(SimilarityTransform, "from_estimate"):  # scikit-image >= 0.26
-        tform = SimilarityTransform.from_estimate(src, dst)
-        ok = bool(tform)
-    else:
-        tform = SimilarityTransform()
-        ok = tform.estimate(src, dst)
-    if not ok:
-        raise ValueError("could not estimate a similarity transform from these landmarks")
-    return tform
+    single = src.ndim == 2
+    if single:
+        src, dst = src[None], dst[None]
+    mu_s, mu_d = src.mean(1, keepdims=True), dst.mean(1, keepdims=True)
+    s, d = src - mu_s, dst - mu_d
+    # complex-number form of the 2-D similarity: d = a * s with a = sum(conj(s) d) / sum(|s|^2)
+    zs, zd = s[..., 0] + 1j * s[..., 1], d[..., 0] + 1j * d[..., 1]
+    norm = (np.abs(zs) ** 2).sum(1)
+    if not np.all(norm > 0) or not np.all(np.isfinite(norm)):
+        raise ValueError("could not estimate a similarity transform: the landmarks coincide or are not finite")
+    a = (np.conj(zs) * zd).sum(1) / norm
+    m = np.zeros((len(a), 3, 3))
+    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = a.real, -a.imag, a.imag, a.real
+    m[:, :2, 2] = mu_d[:, 0] - np.einsum("nij,nj->ni", m[:, :2, :2], mu_s[:, 0])
+    m[:, 2, 2] = 1.0
+    return m[0] if single else m
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> SimilarityTransform:
+    """:func:`similarity_matrix` as a scikit-image transform (for ``skimage.transform.warp``)."""
+    return SimilarityTransform(matrix=similarity_matrix(src, dst))
 
 
 def model_path(name: str) -> str:

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from .align import METHOD_NAMES, as_hw, load_landmarks, similarity, template
-from .paths import DataNotFoundError, cache_dir, data_root
+from ..paths import DataNotFoundError, cache_dir, data_root
 
 __all__ = ["Faces", "Pair", "PairFaces", "template", "load_faces", "lfw_pairs", "load_pair_faces",
            "list_images", "TEST_FOLDS"]
@@ -48,6 +48,13 @@ class Faces:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def pick_people(self, people: int, per_person: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """A seeded choice of ``people`` identities (sorted) and the indices of their first ``per_person``
+        images, person by person (the t-SNE figures' selection)."""
+        chosen = np.sort(np.random.default_rng(seed).choice(len(self.names), people, replace=False))
+        ident = self.identity.numpy()
+        return np.concatenate([np.flatnonzero(ident == c)[:per_person] for c in chosen]), chosen
 
     def report(self) -> str:
         i = self.info

@@ -22,25 +22,21 @@ composite uses that same hard mask, so ``mask == 1`` exactly where template pixe
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from .align import template
-from .paths import DataNotFoundError, data_root
+from .patterns import pattern_labels, proximate_patterns
+from .templates import KINDS, occluder_root, template_bank, template_names
 
 __all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion", "occlude",
            "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
 
-KINDS = ("sunglasses", "eyeglasses", "mouth_mask", "hand", "eye_mask", "scarf", "phone", "book", "cup")
-FOLDERS = {k: k for k in KINDS} | {"eye_mask": "eye_mask_substitute"}  # no real eye-mask image exists
 RECTANGLES = ("block_black", "block_white", "block_noise")
 # FROM's official region boxes (x0, y0, x1, y1) on its 112x96 crops (data/generate_occ_lfw.py)
 _FROM_BOXES_96 = {"left_eye": (10, 30, 50, 70), "right_eye": (50, 30, 90, 70), "eyes": (10, 30, 90, 70),
@@ -72,117 +68,6 @@ class Occlusion:
     pattern: torch.Tensor | None
     template: torch.Tensor
     angle: torch.Tensor
-
-
-# ------------------------------------------------------------------------------------------- patterns
-def _grid_edges(n: int, k: int) -> np.ndarray:
-    return np.linspace(0, n, k + 1, endpoint=True).astype(int)  # as the official get_grids
-
-
-@lru_cache(maxsize=16)
-def _pattern_cells(k: int) -> np.ndarray:
-    """(P-1, 4) block rectangles (r0, c0, r1, c1), r1/c1 exclusive, in the official enumeration order:
-    start vertex row-major, then end vertex row-major."""
-    verts = [(r, c) for r in range(k + 1) for c in range(k + 1)]
-    return np.array([(s[0], s[1], e[0], e[1]) for s in verts for e in verts if e[0] > s[0] and e[1] > s[1]],
-                    dtype=np.int64)
-
-
-def proximate_patterns(K: int) -> torch.Tensor:
-    """FROM Sec. 3.4.1: all rectangles of adjacent m x n blocks on a K x K grid, index 0 = clean.
-    Returns (P,K,K) bool with P = (K(K+1)/2)^2 + 1 (101 for K=4, 226 for K=5)."""
-    if not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K must be a positive int (FROM uses 4 or 5), got {K!r}")
-    cells = _pattern_cells(int(K))
-    out = torch.zeros(len(cells) + 1, K, K, dtype=torch.bool)
-    for i, (r0, c0, r1, c1) in enumerate(cells, start=1):  # loop over patterns (<= a few hundred), once
-        out[i, r0:r1, c0:c1] = True
-    return out
-
-
-def pattern_labels(box: torch.Tensor, size: tuple[int, int], K: int) -> torch.Tensor:
-    """FROM Sec. 3.4.2: index of the proximate pattern with the largest IoU with each box (N,4); boxes of
-    zero area get 0 (clean). The grid follows the official code's integer block edges."""
-    proximate_patterns(K)  # validates K
-    h, w = size
-    cells = torch.from_numpy(_pattern_cells(int(K)))
-    ys, xs = torch.from_numpy(_grid_edges(h, K)).float(), torch.from_numpy(_grid_edges(w, K)).float()
-    rect = torch.stack([xs[cells[:, 1]], ys[cells[:, 0]], xs[cells[:, 3]], ys[cells[:, 2]]], 1)  # (P-1,4)
-    box = box.float()
-    iw = (torch.minimum(box[:, None, 2], rect[None, :, 2]) - torch.maximum(box[:, None, 0], rect[None, :, 0])).clamp_min(0)
-    ih = (torch.minimum(box[:, None, 3], rect[None, :, 3]) - torch.maximum(box[:, None, 1], rect[None, :, 1])).clamp_min(0)
-    inter = iw * ih
-    area_b = ((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])).clamp_min(0)
-    area_r = (rect[:, 2] - rect[:, 0]) * (rect[:, 3] - rect[:, 1])
-    iou = inter / (area_b[:, None] + area_r[None] - inter + 1e-10)
-    best = iou.argmax(1) + 1
-    return torch.where((area_b > 0) & (iou.max(1).values > 0), best, torch.zeros_like(best))
-
-
-# ------------------------------------------------------------------------------------------ templates
-def _occluder_root(root: str | Path | None) -> Path:
-    if root is not None:
-        base = Path(root).expanduser()
-    else:
-        try:
-            base = data_root(required=("occluders",))
-        except DataNotFoundError as err:
-            raise ValueError(f"occluder templates not found: {err}") from None
-    folder = base / "occluders"
-    if not (folder / "index.csv").is_file():
-        raise ValueError(f"{folder}/index.csv is missing; point OCCFACE_DATA (or root=) at the data folder "
-                         "holding occluders/ (see its README.md), or run `make data`")
-    return folder
-
-
-@lru_cache(maxsize=None)
-def _index(folder: Path) -> dict[str, list[str]]:
-    with open(folder / "index.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    out: dict[str, list[str]] = {}
-    for kind in KINDS:
-        out[kind] = sorted(r["path"] for r in rows if r["type"] == FOLDERS[kind])
-    return out
-
-
-def template_names(kind: str, templates: str = "all", root: str | Path | None = None) -> list[str]:
-    """Template files of ``kind`` in ``templates`` ("train" | "test" | "all"): a fixed seeded half each
-    (train gets the extra one of an odd count)."""
-    folder = _occluder_root(root)
-    paths = _index(folder)[kind]
-    if not paths:
-        raise ValueError(f"no {kind} templates listed in {folder}/index.csv")
-    order = np.random.default_rng(20240601).permutation(len(paths))  # fixed: the split never moves
-    half = (len(paths) + 1) // 2
-    pick = {"train": order[:half], "test": order[half:], "all": np.arange(len(paths))}[templates]
-    if len(pick) == 0:  # a single template: test falls back to it rather than to nothing
-        pick = order[:1]
-    return [paths[i] for i in sorted(pick)]
-
-
-@lru_cache(maxsize=64)
-def _bank(folder: Path, kind: str, templates: str, side: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Templates of one kind pre-resized into (T,4,side,side) premultiplied RGBA canvases (alpha-cropped,
-    longer side = side, centred) and their (T,2) extents (w, h) as fractions of the canvas."""
-    canvases, extents = [], []
-    for rel in template_names(kind, templates, folder.parent):
-        with Image.open(folder / rel) as im:
-            im = im.convert("RGBA")
-            bbox = im.getchannel("A").point(lambda a: 255 if a > 127 else 0).getbbox() or (0, 0, *im.size)
-            im = im.crop(bbox)
-        w, h = im.size
-        f = side / max(w, h)
-        tw, th = max(1, round(w * f)), max(1, round(h * f))
-        im = im.resize((tw, th), Image.Resampling.LANCZOS)  # Pillow resizes RGBA premultiplied
-        canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-        canvas.paste(im, ((side - tw) // 2, (side - th) // 2))
-        arr = torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        arr[:3] *= arr[3:]  # premultiply: bilinear sampling then never bleeds transparent colour
-        canvases.append(arr)
-        # anchor: the row with the most opaque mass (the lenses of glasses drawn with temple arms above)
-        rows = np.convolve((np.asarray(im.getchannel("A")) > 127).sum(1), np.ones(5) / 5, mode="same")
-        extents.append((tw / side, th / side, (int(rows.argmax()) + 0.5) / th))
-    return torch.stack(canvases).contiguous(), torch.tensor(extents, dtype=torch.float32)
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -257,11 +142,14 @@ def _rect_corners_box(c: torch.Tensor, w: torch.Tensor, h: torch.Tensor, ang: to
     return box
 
 
-def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templates: str) -> None:
+def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templates: str,
+           rotation: float) -> None:
     if kind not in KINDS and kind not in GEOMETRIC:
         raise ValueError(f"unknown occlusion kind {kind!r}; use one of KINDS {KINDS} or GEOMETRIC {GEOMETRIC}")
-    if not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+    if not isinstance(scale, (int, float, np.integer, np.floating)) or not math.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be a positive number (FROM's S, e.g. 1.0, 2.0, 3.0), got {scale!r}")
+    if not isinstance(rotation, (int, float, np.integer, np.floating)) or not math.isfinite(rotation):
+        raise ValueError(f"rotation must be a finite number of degrees (OA-GAN uses 15), got {rotation!r}")
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS}")
     if templates not in ("train", "test", "all"):
@@ -272,10 +160,34 @@ def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templa
                          "torch.as_tensor(x).permute(0,3,1,2).float()/255 where needed")
     if not images.is_floating_point():
         raise ValueError(f"images must be floating point in [0,1], got {images.dtype}; divide uint8 by 255")
+    if images.numel() and not torch.isfinite(images).all():
+        bad = torch.nonzero(~torch.isfinite(images).flatten(1).all(1)).flatten().tolist()
+        raise ValueError(f"images {bad[:10]} contain NaN or infinite pixels; clean or drop them first")
     low, high = torch.aminmax(images) if images.numel() else (torch.tensor(0.0), torch.tensor(1.0))
     if low < 0 or high > 1:  # one pass over the batch, not two
         raise ValueError(f"images must lie in [0,1], got [{low:.3f}, {high:.3f}]; "
                          "undo any [-1,1] normalisation with (x + 1) / 2")
+
+
+def _landmarks(landmarks, n: int, hw: tuple[int, int]) -> torch.Tensor:
+    """(N,5,2) landmarks in continuous coordinates (pixel centres + 0.5); the template when None. Missed
+    detections (NaN), points far outside the image or coordinates normalised to [0,1] are refused."""
+    if landmarks is None:
+        return torch.from_numpy(template(hw)).float().expand(n, 5, 2) + 0.5
+    lm = torch.as_tensor(np.asarray(landmarks), dtype=torch.float32)
+    if lm.shape != (n, 5, 2):
+        raise ValueError(f"landmarks must be (N,5,2) = ({n},5,2) in output pixels, got {tuple(lm.shape)}")
+    h, w = hw
+    finite = torch.isfinite(lm).flatten(1).all(1)
+    spread = (lm[:, 1] - lm[:, 0]).norm(dim=1)  # inter-ocular distance
+    inside = ((lm[..., 0] > -w) & (lm[..., 0] < 2 * w) & (lm[..., 1] > -h) & (lm[..., 1] < 2 * h)).all(1)
+    bad = ~finite | ~inside | ~(spread > 0.05 * min(h, w))
+    if bad.any():
+        rows = torch.nonzero(bad).flatten().tolist()
+        raise ValueError(f"landmarks of images {rows[:10]} are unusable (NaN from a missed detection, outside "
+                         f"the {h}x{w} image, or normalised to [0,1] instead of pixels); pass pixel coordinates "
+                         "of the aligned faces, or landmarks=None for the template")
+    return lm + 0.5  # pixel-centre landmark coordinates -> continuous coordinates
 
 
 # ------------------------------------------------------------------------------------------- occlude
@@ -315,6 +227,154 @@ def _shifted_layers(patches: list[torch.Tensor], which: torch.Tensor, y0: torch.
     return windows[which, (h - y0).clamp(0, hp - h), (w - x0).clamp(0, wp - w)]
 
 
+@dataclass
+class _Draws:
+    """Per-image uniform draws, always made in this order, so determinism never depends on the kind."""
+    template: torch.Tensor
+    angle: torch.Tensor
+    xy: torch.Tensor
+    side: torch.Tensor
+    region: torch.Tensor
+    clean: torch.Tensor
+
+    @classmethod
+    def make(cls, n: int, gen: torch.Generator) -> "_Draws":
+        return cls(*(torch.rand(n, generator=gen) for _ in range(2)), torch.rand(n, 2, generator=gen),
+                   *(torch.rand(n, generator=gen) for _ in range(3)))
+
+
+@dataclass
+class _Placement:
+    """Where each occluder goes: centre (N,2), width, height, angle (radians) in continuous pixels."""
+    centre: torch.Tensor
+    width: torch.Tensor
+    height: torch.Tensor
+    angle: torch.Tensor
+
+
+def _region_box(lm: torch.Tensor, hw: tuple[int, int], names: list[str], u: torch.Tensor) -> torch.Tensor:
+    """One region box per image (drawn among ``names`` by ``u``), mapped onto each face's landmarks."""
+    regions = region_boxes(hw)
+    boxes = torch.tensor(np.stack([regions[k] for k in names]), dtype=torch.float32)
+    b = boxes[(u * len(names)).long().clamp_max(len(names) - 1)]
+    s, off = _face_frame(lm, hw)
+    return torch.stack([b[:, 0] * s + off[:, 0], b[:, 1] * s + off[:, 1],
+                        b[:, 2] * s + off[:, 0], b[:, 3] * s + off[:, 1]], 1)
+
+
+def _stretched(b: torch.Tensor, scale: float, angle: torch.Tensor) -> _Placement:
+    return _Placement((b[:, :2] + b[:, 2:]) / 2, (b[:, 2] - b[:, 0]) * scale, (b[:, 3] - b[:, 1]) * scale, angle)
+
+
+def _place(kind: str, placement: str, scale: float, lm: torch.Tensor, hw: tuple[int, int], u: _Draws,
+           angle: torch.Tensor, aspect: torch.Tensor, anchor: torch.Tensor | None, region: str | None) -> _Placement:
+    """The geometry of every kind x placement (see the module docstring)."""
+    n, (h, w) = len(lm), hw
+    if kind in FROM_REGIONS or kind in RLA_CATEGORIES:
+        names = [kind] if kind != "rla_quarter" else ["rla_quarter", "rla_quarter_1", "rla_quarter_2", "rla_quarter_3"]
+        return _stretched(_region_box(lm, hw, names, u.region), scale, angle)
+    if placement == "region":
+        names = [region] if region else list(FROM_REGIONS)
+        if any(r not in FROM_REGIONS for r in names):
+            raise ValueError(f"unknown region {region!r}; use one of {FROM_REGIONS}")
+        return _stretched(_region_box(lm, hw, names, u.region), scale, angle)
+    if kind in RECTANGLES:
+        side = torch.full((n,), float(round(ID_GAN_BLOCK * min(h, w) * scale)))
+        if placement == "random":  # ID-GAN: the block lies wholly inside the image, top-left on the pixel grid
+            x0 = (u.xy[:, 0] * (w - side + 1).clamp_min(1)).floor()
+            y0 = (u.xy[:, 1] * (h - side + 1).clamp_min(1)).floor()
+            return _Placement(torch.stack([x0 + side / 2, y0 + side / 2], 1), side, side, angle)
+        # semantic: centred on one facial landmark (an eye, the nose or a mouth corner)
+        return _Placement(lm[torch.arange(n), (u.region * 5).long().clamp_max(4)], side, side, angle)
+    side = torch.where(u.side < 0.5, -1.0, 1.0)
+    if placement == "semantic":
+        centre, width, height, base = _semantic(kind, lm, aspect, side, scale)
+        if anchor is not None:  # put the template's anchor row on the eye line
+            shift = (0.5 - anchor) * height
+            centre = centre + shift[:, None] * torch.stack([-base.sin(), base.cos()], 1)
+        return _Placement(centre, width, height, angle + base)
+    # random, FROM Alg. 1
+    ref = torch.from_numpy(template(hw)).float()[None] + 0.5
+    _, w0, h0, _ = _semantic(kind, ref.expand(n, 5, 2), aspect, side, 1.0)
+    # official code: new size = min(W-1, int(S*occ_w)) per axis (may change the aspect at large S)
+    width = torch.minimum(torch.full_like(w0, w - 1), (scale * w0).floor())
+    height = torch.minimum(torch.full_like(h0, h - 1), (scale * h0).floor())
+    cx, cy = (u.xy[:, 0] * w).floor(), (u.xy[:, 1] * h).floor()  # random.choice(range(W))
+    x0, y0 = cx - (width / 2).floor(), cy - (height / 2).floor()  # official box: [c - new//2, c + (new+1)//2)
+    return _Placement(torch.stack([x0 + width / 2, y0 + height / 2], 1), width, height, angle)
+
+
+def _paste_strided(images: torch.Tensor, bank: torch.Tensor, groups: list, at: _Placement, cw: torch.Tensor,
+                   ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """FROM Alg. 1 without rotation: every image of one template gets the same axis-aligned patch at an
+    integer offset, so the patch is resampled once and each image's layer is a strided read of it."""
+    n = len(images)
+    patches, which = [], torch.full((n,), -1, dtype=torch.long)
+    for k, members in groups:
+        if len(members):
+            j = int(members[0])  # size and phase are the same for every image of this template
+            which[members] = len(patches)
+            patches.append(_resampled_patch(bank[k:k + 1], (int(at.height[j]), int(at.width[j])),
+                                            (float(ch[j]), float(cw[j]))))
+    y0 = (at.centre[:, 1] - at.height / 2).round().long()  # integer in random placement
+    x0 = (at.centre[:, 0] - at.width / 2).round().long()
+    layer = _shifted_layers(patches, which, y0, x0, tuple(images.shape[-2:]))
+    mask = layer[:, 3:].clone()
+    return torch.where(mask > 0.5, layer[:, :3], images), mask
+
+
+def _window_fill(k: int, qx: torch.Tensor, qy: torch.Tensor, chunk: torch.Tensor, at: _Placement,
+                 bank: torch.Tensor | None, cw: torch.Tensor, ch: torch.Tensor, colour: str,
+                 shape: torch.Size, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mask, fill) of one window chunk: a template sampled in its rotated frame, or a plain rectangle."""
+    if k >= 0:
+        g = torch.stack([qx * (2 / cw[chunk, None, None]), qy * (2 / ch[chunk, None, None])], -1)
+        smp = F.grid_sample(bank[k:k + 1], g.reshape(1, -1, qx.shape[-1], 2), mode="bilinear",
+                            padding_mode="zeros", align_corners=False)
+        smp = smp.reshape(4, len(chunk), -1).transpose(0, 1)  # (n, 4, hwin*wwin)
+        alpha = smp[:, 3:]
+        return alpha > 0.5, (smp[:, :3] / alpha.clamp_min(0.5)).clamp_(0, 1)
+    m = ((qx.abs() < at.width[chunk, None, None] / 2)
+         & (qy.abs() < at.height[chunk, None, None] / 2)).reshape(len(chunk), 1, -1)
+    if colour == "noise":
+        return m, torch.rand(shape, generator=gen)
+    return m, torch.full((1, 1, 1), 1.0 if colour == "white" else 0.0)
+
+
+def _paste_windows(images: torch.Tensor, out: torch.Tensor, mask: torch.Tensor, groups: list, box: torch.Tensor,
+                   at: _Placement, bank: torch.Tensor | None, cw: torch.Tensor, ch: torch.Tensor, colour: str,
+                   gen: torch.Generator) -> None:
+    """Paste every occluder through the integer window of its clipped box (only those pixels are sampled),
+    one pass per template (a few dozen at most), never per image; writes ``out`` and ``mask`` in place."""
+    n, _, h, w = images.shape
+    flat_in, flat_out, flat_mask = images.reshape(n, 3, h * w), out.view(n, 3, h * w), mask.view(n, 1, h * w)
+    x0, y0 = box[:, 0].floor().long(), box[:, 1].floor().long()
+    ext_w, ext_h = box[:, 2].ceil().long() - x0, box[:, 3].ceil().long() - y0
+    cos_all, sin_all = at.angle.cos(), at.angle.sin()
+    for k, members in groups:
+        members = members[torch.argsort(ext_w[members] * ext_h[members], stable=True)]
+        for chunk in torch.split(members, _CHUNK):  # similar sizes share one window size
+            hwin, wwin = int(ext_h[chunk].max()), int(ext_w[chunk].max())
+            if hwin <= 0 or wwin <= 0:
+                continue
+            Y = y0[chunk].clamp(0, h - hwin)[:, None, None] + torch.arange(hwin)[None, :, None]
+            X = x0[chunk].clamp(0, w - wwin)[:, None, None] + torch.arange(wwin)[None, None, :]
+            # continuous pixel centres relative to the occluder centre, rotated into its frame
+            px = X.float() + (0.5 - at.centre[chunk, 0, None, None])
+            py = Y.float() + (0.5 - at.centre[chunk, 1, None, None])
+            c, s_ = cos_all[chunk, None, None], sin_all[chunk, None, None]
+            flat = (Y * w + X).reshape(len(chunk), 1, -1)  # window pixels as flat indices (gather/scatter)
+            win = flat_in[chunk].gather(2, flat.expand(-1, 3, -1))  # (n, 3, hwin*wwin)
+            m, fill = _window_fill(k, c * px + s_ * py, c * py - s_ * px, chunk, at, bank, cw, ch, colour,
+                                   win.shape, gen)
+            rows = flat_out[chunk]  # whole rows copied out and back: cheaper than element-wise put_
+            rows.scatter_(2, flat.expand(-1, 3, -1), torch.where(m, fill, win))
+            flat_out[chunk] = rows
+            mrows = flat_mask[chunk]
+            mrows.scatter_(2, flat, m.float())
+            flat_mask[chunk] = mrows
+
+
 def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str = "semantic",
             landmarks: torch.Tensor | np.ndarray | None = None, seed: int = 0, K: int | None = None,
             templates: str = "train", rotation: float = 0.0, clean: float = 0.0, region: str | None = None,
@@ -323,169 +383,46 @@ def occlude(images: torch.Tensor, kind: str, scale: float = 1.0, placement: str 
 
     ``scale``: FROM's S for ``random`` (natural size = the kind's semantic size on the template face, FROM
     Alg. 1 step 2), a size factor for ``semantic`` / ``region``. ``landmarks`` (N,5,2) in output pixels
-    (default: :func:`occface.data.template`). ``rotation``: max |angle| in degrees, uniform jitter (OA-GAN
-    +-15). ``clean``: fraction of images left untouched (pattern 0). ``region`` fixes the region of
+    (default: :func:`occface.faces.align.template`). ``rotation``: max |angle| in degrees, uniform jitter
+    (OA-GAN +-15). ``clean``: fraction of images left untouched (pattern 0). ``region`` fixes the region of
     ``placement="region"`` (a ``from_*`` name), otherwise drawn per image. ``K``: also return FROM's
-    pattern labels (Sec. 3.4.2). Deterministic for a seed.
+    pattern labels (Sec. 3.4.2). Deterministic for a seed. float16 / bfloat16 images are computed in
+    float32 and returned in their own dtype.
     """
-    _check(images, kind, scale, placement, templates)
+    _check(images, kind, scale, placement, templates, rotation)
     if K is not None:
         proximate_patterns(K)
+    dtype, images = images.dtype, images.float()
     n, _, h, w = images.shape
     hw = (h, w)
+    lm = _landmarks(landmarks, n, hw)
     gen = torch.Generator().manual_seed(int(seed))
-    if landmarks is None:
-        lm = torch.from_numpy(template(hw)).float().expand(n, 5, 2)
-    else:
-        lm = torch.as_tensor(landmarks, dtype=torch.float32)
-        if lm.shape != (n, 5, 2):
-            raise ValueError(f"landmarks must be (N,5,2) = ({n},5,2) in output pixels, got {tuple(lm.shape)}")
-    lm = lm + 0.5  # pixel-centre landmark coordinates -> continuous coordinates
-
-    # per-image random draws, always in this order (determinism does not depend on the kind's branch)
-    u_tpl = torch.rand(n, generator=gen)
-    u_angle = torch.rand(n, generator=gen) * 2 - 1
-    u_xy = torch.rand(n, 2, generator=gen)
-    u_side = torch.rand(n, generator=gen)
-    u_region = torch.rand(n, generator=gen)
-    u_clean = torch.rand(n, generator=gen)
-    angle = u_angle * math.radians(rotation)
-    side = torch.where(u_side < 0.5, -1.0, 1.0)
-    regions = region_boxes(hw)
-
-    is_template = kind in KINDS
-    if is_template:
-        folder = _occluder_root(root)
-        bank, extent = _bank(folder, kind, templates, max(32, max(h, w)))
-        t = (u_tpl * len(bank)).long().clamp_max(len(bank) - 1)
+    u = _Draws.make(n, gen)
+    angle = (u.angle * 2 - 1) * math.radians(float(rotation))
+    bank, t, aspect, anchor = None, torch.full((n,), -1, dtype=torch.long), torch.ones(n), None
+    if kind in KINDS:
+        bank, extent = template_bank(occluder_root(root), kind, templates, max(32, max(h, w)))
+        t = (u.template * len(bank)).long().clamp_max(len(bank) - 1)
         aspect = extent[t, 0] / extent[t, 1]
-    else:
-        t = torch.full((n,), -1, dtype=torch.long)
-        aspect = torch.ones(n)
-
-    def region_draw(names: list[str]) -> torch.Tensor:
-        boxes = torch.tensor(np.stack([regions[k] for k in names]), dtype=torch.float32)
-        pick = (u_region * len(names)).long().clamp_max(len(names) - 1)
-        s, off = _face_frame(lm, hw)
-        b = boxes[pick]
-        return torch.stack([b[:, 0] * s + off[:, 0], b[:, 1] * s + off[:, 1],
-                            b[:, 2] * s + off[:, 0], b[:, 3] * s + off[:, 1]], 1)
-
-    if kind in FROM_REGIONS or kind in RLA_CATEGORIES:
-        names = [kind] if kind != "rla_quarter" else ["rla_quarter", "rla_quarter_1", "rla_quarter_2",
-                                                       "rla_quarter_3"]
-        b = region_draw(names)
-        centre = (b[:, :2] + b[:, 2:]) / 2
-        width, height = (b[:, 2] - b[:, 0]) * scale, (b[:, 3] - b[:, 1]) * scale
-    elif placement == "region":
-        names = [region] if region else list(FROM_REGIONS)
-        if any(r not in FROM_REGIONS for r in names):
-            raise ValueError(f"unknown region {region!r}; use one of {FROM_REGIONS}")
-        b = region_draw(names)
-        centre = (b[:, :2] + b[:, 2:]) / 2
-        width, height = (b[:, 2] - b[:, 0]) * scale, (b[:, 3] - b[:, 1]) * scale
-    elif kind in RECTANGLES:
-        width = height = torch.full((n,), float(round(ID_GAN_BLOCK * min(h, w) * scale)))
-        if placement == "random":  # ID-GAN: the block lies wholly inside the image, top-left on the pixel grid
-            x0 = (u_xy[:, 0] * (w - width + 1).clamp_min(1)).floor()
-            y0 = (u_xy[:, 1] * (h - height + 1).clamp_min(1)).floor()
-            centre = torch.stack([x0 + width / 2, y0 + height / 2], 1)
-        else:  # semantic: centred on one facial landmark (an eye, the nose or a mouth corner)
-            centre = lm[torch.arange(n), (u_region * 5).long().clamp_max(4)]
-    elif placement == "semantic":
-        centre, width, height, base = _semantic(kind, lm, aspect, side, scale)
-        if kind in ("sunglasses", "eyeglasses", "eye_mask"):  # put the template's anchor row on the eye line
-            shift = (0.5 - extent[t, 2]) * height
-            centre = centre + shift[:, None] * torch.stack([-base.sin(), base.cos()], 1)
-        angle = angle + base
-    else:  # random, FROM Alg. 1
-        ref = torch.from_numpy(template(hw)).float()[None] + 0.5
-        _, w0, h0, _ = _semantic(kind, ref.expand(n, 5, 2), aspect, side, 1.0)
-        # official code: new size = min(W-1, int(S*occ_w)) per axis (may change the aspect at large S)
-        width = torch.minimum(torch.full_like(w0, w - 1), (scale * w0).floor())
-        height = torch.minimum(torch.full_like(h0, h - 1), (scale * h0).floor())
-        cx, cy = (u_xy[:, 0] * w).floor(), (u_xy[:, 1] * h).floor()  # random.choice(range(W))
-        # official box: [c - new//2, c + (new+1)//2)
-        x0, y0 = cx - (width / 2).floor(), cy - (height / 2).floor()
-        centre = torch.stack([x0 + width / 2, y0 + height / 2], 1)
-
-    keep_clean = u_clean < clean
-    box = _rect_corners_box(centre, width, height, angle, hw)
+        anchor = extent[t, 2] if kind in ("sunglasses", "eyeglasses", "eye_mask") else None
+    at = _place(kind, placement, float(scale), lm, hw, u, angle, aspect, anchor, region)
+    keep_clean = u.clean < clean
+    box = _rect_corners_box(at.centre, at.width, at.height, at.angle, hw)
     box[keep_clean] = 0
-    if is_template:
+    if bank is not None:
         groups = [(k, torch.nonzero(~keep_clean & (t == k)).squeeze(1)) for k in torch.unique(t).tolist()]
-        cw, ch = width / extent[t, 0], height / extent[t, 1]  # the canvas spans w/extent output pixels
+        cw, ch = at.width / extent[t, 0], at.height / extent[t, 1]  # the canvas spans w/extent output pixels
     else:
-        groups = [(-1, torch.nonzero(~keep_clean).squeeze(1))]
+        groups, cw, ch = [(-1, torch.nonzero(~keep_clean).squeeze(1))], None, None
+    groups = [(k, m) for k, m in groups if len(m)]
+    if bank is not None and placement == "random" and rotation == 0:
+        out, mask = _paste_strided(images, bank, groups, at, cw, ch)
+    else:
+        out, mask = images.clone(), torch.zeros(n, 1, h, w)
         colour = kind.split("_")[1] if kind in RECTANGLES else "black"
-    cos_all, sin_all = angle.cos(), angle.sin()
-    y0_unclipped = (centre[:, 1] - height / 2).round().long()  # integer in random placement
-    x0_unclipped = (centre[:, 0] - width / 2).round().long()
-    # integer window of each occluder: only pixels inside its clipped box are ever sampled
-    x0, y0 = box[:, 0].floor().long(), box[:, 1].floor().long()
-    ext_w, ext_h = box[:, 2].ceil().long() - x0, box[:, 3].ceil().long() - y0
-    # FROM Alg. 1 without rotation: every image of one template gets the same axis-aligned patch at an
-    # integer offset, so the patch is resampled once and each image's layer is a strided read of it
-    if is_template and placement == "random" and rotation == 0:
-        patches, which = [], torch.full((n,), -1, dtype=torch.long)
-        for k, members in groups:
-            if len(members):
-                j = int(members[0])  # size and phase are the same for every image of this template
-                which[members] = len(patches)
-                patches.append(_resampled_patch(bank[k:k + 1], (int(height[j]), int(width[j])),
-                                                (float(ch[j]), float(cw[j]))))
-        layer = _shifted_layers(patches, which, y0_unclipped, x0_unclipped, hw)
-        mask = layer[:, 3:].clone()
-        out = torch.where(mask > 0.5, layer[:, :3], images)
-        groups = []  # done: nothing for the windowed path below
-    else:
-        out = images.clone()
-        mask = torch.zeros(n, 1, h, w)
-    flat_in, flat_out, flat_mask = images.reshape(n, 3, h * w), out.view(n, 3, h * w), mask.view(n, 1, h * w)
-    for k, members in groups:  # one pass per template (a few dozen at most), never per image
-        if len(members) == 0:
-            continue
-        members = members[torch.argsort(ext_w[members] * ext_h[members], stable=True)]
-        for chunk in torch.split(members, _CHUNK):  # similar sizes share one window size
-            hwin, wwin = int(ext_h[chunk].max()), int(ext_w[chunk].max())
-            if hwin <= 0 or wwin <= 0:
-                continue
-            oy = y0[chunk].clamp(0, h - hwin)
-            ox = x0[chunk].clamp(0, w - wwin)
-            Y = oy[:, None, None] + torch.arange(hwin)[None, :, None]
-            X = ox[:, None, None] + torch.arange(wwin)[None, None, :]
-            # continuous pixel centres relative to the occluder centre, rotated into its frame
-            px = X.float() + (0.5 - centre[chunk, 0, None, None])
-            py = Y.float() + (0.5 - centre[chunk, 1, None, None])
-            c, s_ = cos_all[chunk, None, None], sin_all[chunk, None, None]
-            qx, qy = c * px + s_ * py, c * py - s_ * px
-            flat = (Y * w + X).reshape(len(chunk), 1, -1)  # window pixels as flat indices (gather/scatter)
-            win = flat_in[chunk].gather(2, flat.expand(-1, 3, -1))  # (n, 3, hwin*wwin)
-            if k >= 0:
-                g = torch.stack([qx * (2 / cw[chunk, None, None]), qy * (2 / ch[chunk, None, None])], -1)
-                smp = F.grid_sample(bank[k:k + 1], g.reshape(1, -1, wwin, 2), mode="bilinear",
-                                    padding_mode="zeros", align_corners=False)
-                smp = smp.reshape(4, len(chunk), -1).transpose(0, 1)  # (n, 4, hwin*wwin)
-                alpha = smp[:, 3:]
-                m = alpha > 0.5
-                fill = (smp[:, :3] / alpha.clamp_min(0.5)).clamp_(0, 1)
-            else:
-                m = ((qx.abs() < width[chunk, None, None] / 2)
-                     & (qy.abs() < height[chunk, None, None] / 2)).reshape(len(chunk), 1, -1)
-                if colour == "noise":
-                    fill = torch.rand(win.shape, generator=gen)
-                else:
-                    fill = torch.full((1, 1, 1), 1.0 if colour == "white" else 0.0)
-            rows = flat_out[chunk]  # whole rows copied out and back: cheaper than element-wise put_
-            rows.scatter_(2, flat.expand(-1, 3, -1), torch.where(m, fill, win))
-            flat_out[chunk] = rows
-            mrows = flat_mask[chunk]
-            mrows.scatter_(2, flat, m.float())
-            flat_mask[chunk] = mrows
-
-    box_area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]) / (h * w)
-    area = mask.mean(dim=(1, 2, 3))
+        _paste_windows(images, out, mask, groups, box, at, bank, cw, ch, colour, gen)
     t = torch.where(keep_clean, torch.full_like(t, -1), t)
-    pattern = pattern_labels(box, hw, K) if K is not None else None
-    return Occlusion(images=out, mask=mask, box=box, area=area, box_area=box_area, pattern=pattern,
-                     template=t, angle=torch.rad2deg(angle))
+    return Occlusion(images=out.to(dtype), mask=mask, box=box, area=mask.mean(dim=(1, 2, 3)),
+                     box_area=(box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]) / (h * w),
+                     pattern=pattern_labels(box, hw, K) if K is not None else None, template=t,
+                     angle=torch.rad2deg(at.angle))

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..profiles import Profile, get_profile
+from ...profiles import Profile, get_profile
 
 MASKS = ("none", "3d", "2d", "fc")
 PATTERN_HEADS = ("cls", "reg")
@@ -73,7 +73,7 @@ class FROMConfig:
     def for_profile(cls, profile: str | Profile, **overrides) -> "FROMConfig":
         """The paper's network for ``full``; narrower and shallower ones for the CPU profiles."""
         p = get_profile(profile)
-        from ..backbones import lresnet_blocks
+        from ...nn.backbones import lresnet_blocks
         blocks = lresnet_blocks(p.name)
         embedding = {"quick": 64, "default": 128}.get(p.name, 512)
         base = cls(input_size=tuple(p.recog_size), width=p.width, blocks=blocks, embedding=embedding,
@@ -203,7 +203,7 @@ class FROMNet(nn.Module):
         super().__init__()
         self.config = config
         if backbone is None:
-            from ..backbones import LResNetIR
+            from ...nn.backbones import LResNetIR
             backbone = LResNetIR(input_size=config.input_size, width=config.width, blocks=config.blocks,
                                  embedding=config.embedding)
         self.backbone = backbone

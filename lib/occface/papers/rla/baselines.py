@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .rla import to_grey
+from .model import to_grey
 
 
 def flatten_grey(images: torch.Tensor) -> torch.Tensor:

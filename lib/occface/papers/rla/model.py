@@ -10,11 +10,11 @@ Zhao, Feng, Zhao, Yang, Yan, *Robust LSTM-Autoencoders for Face De-Occlusion in 
 3. the *dual-channel LSTM decoder*: a reconstruction channel (Eqs. 5-8) and an occlusion-detection channel
    fed by the reconstruction's hidden state (Eqs. 9-12);
 4. the occlusion-aware blend (Eq. 13) and the losses of Eq. 14 (RLA) and Eqs. 17-19 (IP-RLA);
-5. the adversarial discriminator of Eq. 18.
+5. the adversarial discriminator of Eq. 18 (shared: ``occface.nn.discriminators``).
 
 Faces are grey, as in the paper (Sec. IV-A: "128 x 128 gray level"); :func:`to_grey` converts the
 project's RGB tensors. The training schedule (Sec. III-B.3 and III-C) lives in
-``occface.experiments.rla_exp``.
+``occface.papers.rla.train``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..profiles import Profile, get_profile
+from ...profiles import Profile, get_profile
 
 
 # ## Configuration
@@ -330,35 +330,5 @@ def identity_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 # ## 6. Adversarial discriminator (Eq. 18)
-class Discriminator(nn.Module):
-    """D of Eq. 18: a small CNN scoring a grey face as original (1) or recovered (0); returns logits.
-
-    The paper uses GoogLeNet; at our resolutions a 4-block strided CNN (width scaled by profile) suffices.
-    """
-
-    def __init__(self, image_size: int, width: int = 32):
-        super().__init__()
-        layers: list[nn.Module] = []
-        channels, size = 1, image_size
-        while size > 4:
-            out = min(width * 2 ** len(layers[::3]), width * 8)
-            layers += [nn.Conv2d(channels, out, 4, 2, 1), nn.BatchNorm2d(out) if channels > 1 else nn.Identity(),
-                       nn.LeakyReLU(0.2)]
-            channels, size = out, size // 2
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(channels * size * size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).flatten(1)).squeeze(1)
-
-
-def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-    """D's step of Eq. 18: maximise log D(X) + log(1 - D(G(X^occ))) (as a minimised BCE)."""
-    return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-
-
-def generator_adversarial_loss(d_fake: torch.Tensor) -> torch.Tensor:
-    """G's term of Eqs. 18-19. We minimise -log D(G(X^occ)) instead of log(1 - D(G(X^occ))): the same
-    fixed point with useful gradients early on, as Goodfellow et al. [6] recommend."""
-    return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+# D and its loss are shared by every GAN in the project: ``occface.nn.discriminators.DCGANDiscriminator``
+# (a 4-block strided CNN in place of the paper's GoogLeNet) and ``occface.nn.adversarial.GANLoss("bce")``.

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the shared protocols, recognizers (dlib evaluator, trained nets), sweeps."""
