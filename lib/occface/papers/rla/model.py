@@ -291,6 +291,7 @@ class RLA(nn.Module):
         return out
 
     @torch.no_grad()
+    @torch.no_grad()
     def restore(self, images: torch.Tensor, channel: str = "recovered", batch: int = 256) -> torch.Tensor:
         """RGB or grey (N,C,H,W) -> de-occluded (N,3,H,W) grey-as-RGB. ``channel="reconstruction"`` gives
         the "Face Rec" ablation (reconstruction channel alone, no blend)."""

@@ -1,0 +1,94 @@
+"""Every de-occlusion method by name, behind two contracts (docs/CONTRACTS.md):
+
+- ``Restorer(images) -> images``: RGB (N,3,H,W) in [0,1] in, same shape and range out (RLA, OA-GAN, ...);
+- ``Inpainter(images, mask) -> images``: ``mask`` (N,1,H,W) is 1 over the hole, exactly ``Occlusion.mask``
+  (PM, GFC, CA, PConv, CSA, CL, ID-GAN).
+
+``restorer(name, profile)`` trains (through ``occface.train.Trainer``, checkpointed) or loads the named
+method and returns a ``Restorer``; an inpainter needs a mask, given by :func:`with_mask` (OA-GAN's Table III
+feeds OA-GAN's predicted, binarised mask to the mask-requiring methods). One paper's table can thus use
+another paper's or a baseline's trained model by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import torch
+
+from ..profiles import Profile, get_profile
+
+Restorer = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Inpainter(Protocol):
+    def __call__(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method: ``build(profile)`` returns the trained restorer / inpainter; ``keeps_known``
+    promises pixels outside the hole unchanged (inpainters only); ``paper`` names where it comes from."""
+    name: str
+    kind: str            # "restorer" | "inpainter"
+    build: Callable[[Profile], Restorer | Inpainter]
+    paper: str
+    keeps_known: bool = False
+
+
+REGISTRY: dict[str, Method] = {}
+
+
+def register(name: str, kind: str, paper: str, keeps_known: bool = False):
+    """Decorator registering ``build(profile)`` under ``name``."""
+    if kind not in ("restorer", "inpainter"):
+        raise ValueError(f"kind must be 'restorer' or 'inpainter', got {kind!r}")
+
+    def wrap(build: Callable[[Profile], Restorer | Inpainter]):
+        REGISTRY[name] = Method(name, kind, build, paper, keeps_known)
+        return build
+    return wrap
+
+
+def available() -> list[str]:
+    _load_all()
+    return sorted(REGISTRY)
+
+
+def method(name: str) -> Method:
+    _load_all()
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; registered methods are: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def inpainter(name: str, profile: str | Profile) -> Inpainter:
+    """The named mask-requiring method, trained or loaded at ``profile``."""
+    m = method(name)
+    if m.kind != "inpainter":
+        raise ValueError(f"{name!r} is a restorer (it finds the occlusion itself); use restorer({name!r}, ...)")
+    return m.build(get_profile(profile))
+
+
+def restorer(name: str, profile: str | Profile) -> Restorer:
+    """The named method as a ``Restorer``. An inpainter is refused here: it needs a mask, so wrap it with
+    :func:`with_mask` and a mask predictor (or the true mask, as the benchmark's upper-bound rows do)."""
+    m = method(name)
+    if m.kind != "restorer":
+        raise ValueError(f"{name!r} needs the occlusion mask; use with_mask(inpainter({name!r}, profile), "
+                         "predict_mask) to turn it into a restorer")
+    return m.build(get_profile(profile))
+
+
+def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.Tensor],
+              threshold: float = 0.5) -> Restorer:
+    """A restorer that feeds ``inpaint`` the mask ``predict_mask(images) > threshold`` (1 = hole)."""
+    def restore(images: torch.Tensor) -> torch.Tensor:
+        return inpaint(images, (predict_mask(images) > threshold).float())
+    return restore
+
+
+def _load_all() -> None:
+    """Import every method module once so their ``@register`` lines run."""
+    from . import methods  # noqa: F401
