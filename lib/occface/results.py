@@ -2,11 +2,20 @@
 
 Layout: ``<results_root>/<profile>/<topic>/<name>.{csv,md,png}`` plus ``manifest.json`` describing each
 artifact (title, profile, data, hardware, seed, commit). Every file is written atomically (temporary file
-in the same folder, then ``os.replace``), so an interrupted run never leaves half a table behind.
+in the same folder, then ``os.replace``) with the mode an ordinary ``open`` would give (0644 under the
+usual umask 022), so an interrupted run never leaves half a table behind and published files are readable.
 
-Tidy schema, one row per cell: ``table,row,column,ours,paper,unit,profile,dataset,seed,commit``.
+Tidy schema, one row per cell: ``table,row,column,ours,ci_low,ci_high,paper,unit,profile,dataset,seed``.
 ``paper`` is empty where the paper prints no number; ``ours`` is empty where the cell cannot be computed
-here, and the Markdown says why.
+here, and the Markdown says why; ``ci_low``/``ci_high`` (optional) bound a confidence interval for ``ours``.
+
+The commit is deliberately *not* in the CSV rows, the Markdown or the figures: a rerun that reproduces the
+numbers must leave every table and figure byte-identical. It lives in ``manifest.json`` and in the
+``results/README.md`` index (with ``+dirty`` when the library or notebooks had uncommitted changes).
+
+Markdown shows an interval as ``12.30 ± 1.10`` when it is symmetric about ``ours`` at the printed precision
+(the ± is the half-width), else as ``12.30 [11.00, 13.60]`` (both bounds), so an asymmetric interval (e.g. a
+bootstrap percentile one) is never misreported as symmetric.
 """
 
 from __future__ import annotations
@@ -25,25 +34,58 @@ from .paths import results_root
 from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
-COLUMNS = ["table", "row", "column", "ours", "paper", "unit", "profile", "dataset", "seed", "commit"]
+COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
 TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation"}
 
 
 @dataclass
 class Cell:
-    """One number of a paper's table: ours beside the paper's (either may be missing)."""
+    """One number of a paper's table: ours beside the paper's (either may be missing), optionally with a
+    confidence interval ``[ci_low, ci_high]`` for ours (both or neither, in the same unit as ``ours``)."""
     row: str
     column: str
     ours: float | None
     paper: float | None = None
     unit: str = "%"
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def __post_init__(self) -> None:
+        low, high = _missing(self.ci_low), _missing(self.ci_high)
+        if low != high:
+            raise ValueError(f"cell ({self.row!r}, {self.column!r}): give both ci_low and ci_high or neither")
+        if not low and self.ci_low > self.ci_high:
+            raise ValueError(f"cell ({self.row!r}, {self.column!r}): ci_low {self.ci_low} > ci_high {self.ci_high}")
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (no race with other threads)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    The file gets ``0666 & ~umask`` (0644 under the usual umask), like ``open(path, "w")``; mkstemp's 0600
+    would otherwise survive the rename and hide published results from other users."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -57,9 +99,23 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _fmt(value: float | None, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return ""
     return f"{value:.{digits}f}"
+
+
+def _fmt_ours(cell: Cell, digits: int) -> str:
+    """Our number for the Markdown: ``—`` when missing, with ``± half-width`` or ``[low, high]`` when the
+    cell has a confidence interval (see the module docstring)."""
+    if cell is None or _missing(cell.ours):
+        return "—"
+    text = _fmt(cell.ours, digits)
+    if _missing(cell.ci_low):
+        return text
+    below, above = round(cell.ours - cell.ci_low, digits), round(cell.ci_high - cell.ours, digits)
+    if below == above and below >= 0:
+        return f"{text} ± {_fmt((cell.ci_high - cell.ci_low) / 2, digits)}"
+    return f"{text} [{_fmt(cell.ci_low, digits)}, {_fmt(cell.ci_high, digits)}]"
 
 
 @dataclass
@@ -93,13 +149,12 @@ class Results:
         cells = list(cells)
         if not cells:
             raise ValueError(f"table {name!r} has no cells")
-        labels = self.labels
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(COLUMNS)
         for c in cells:
-            writer.writerow([name, c.row, c.column, _fmt(c.ours, 4), _fmt(c.paper, 4), c.unit,
-                             self.profile, self.dataset, self.seed, labels["commit"]])
+            writer.writerow([name, c.row, c.column, _fmt(c.ours, 4), _fmt(c.ci_low, 4), _fmt(c.ci_high, 4),
+                             _fmt(c.paper, 4), c.unit, self.profile, self.dataset, self.seed])
         csv_path = self.folder / f"{name}.csv"
         atomic_write_text(csv_path, buffer.getvalue())
         atomic_write_text(self.folder / f"{name}.md", self._markdown(name, cells, title, list(notes), digits))
@@ -108,10 +163,11 @@ class Results:
         return csv_path
 
     def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> Path:
-        """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata."""
+        """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata
+        (not the commit: see the module docstring)."""
         labels = self.labels
         footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
-                  f"{labels['hardware']} | commit {labels['commit']}")
+                  f"{labels['hardware']}")
         fig.text(0.005, 0.003, footer, fontsize=6, color="0.35", ha="left", va="bottom")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
@@ -136,15 +192,16 @@ class Results:
             out = [row]
             for col in columns:
                 c = lookup.get((row, col))
-                ours = "—" if c is None or c.ours is None or math.isnan(c.ours) else _fmt(c.ours, digits)
-                out.append(ours)
+                out.append(_fmt_ours(c, digits))
                 if any_paper:
                     out.append("" if c is None else _fmt(c.paper, digits))
             lines.append("| " + " | ".join(out) + " |")
         units = sorted({c.unit for c in cells if c.unit})
         labels = self.labels
+        if any(not _missing(c.ci_low) for c in cells):
+            lines += ["", "Ours with a confidence interval: `x ± h` (symmetric, h = half-width) or `x [low, high]`."]
         lines += ["", f"Units: {', '.join(units) or '-'}. Profile `{self.profile}`, data: {self.dataset}, "
-                      f"seed {self.seed}, hardware: {labels['hardware']}, commit `{labels['commit']}`."]
+                      f"seed {self.seed}, hardware: {labels['hardware']}."]
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
         return "\n".join(lines) + "\n"
