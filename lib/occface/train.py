@@ -6,17 +6,31 @@ Each model file writes a ``step_fn(step) -> {loss_name: float}`` that does its o
 - Devices and multi-GPU come from HF Accelerate (bf16 autocast on CUDA, plain fp32 on the CPU); under
   ``torchrun`` / ``accelerate launch`` the same code trains data-parallel.
 - A finished checkpoint (keyed by the config's hash) is reused instead of training again; a partial one
-  (saved every ``save_every`` steps, with RNG states) is resumed exactly where it stopped.
-- Checkpoints hold only tensors and plain containers and load with ``torch.load(weights_only=True)``.
+  (saved every ``save_every`` steps, with the torch/NumPy/Python RNG states and those of any ``generators``
+  given to the Trainer) is resumed exactly where it stopped: a run killed after a partial checkpoint and
+  resumed ends with bit-identical weights on the CPU. Batches drawn from a ``torch.Generator`` seeded per
+  step need nothing more; a generator that lives across steps must be passed as ``generators=``.
+- Checkpoints hold only tensors and plain containers and load with ``torch.load(weights_only=True)``. One that
+  holds anything else is refused (``CheckpointRefusedError`` naming the file, never unpickled); a truncated or
+  unreadable one (finished or partial) is named in a ``CorruptCheckpointWarning``, moved aside to
+  ``<name>.corrupt-<timestamp>`` and training starts again (from the partial checkpoint where that is good).
+- A NaN/inf loss raises ``TrainingDivergedError``, naming the last partial checkpoint only when it exists and
+  holds finite weights; a partial checkpoint is never written from non-finite weights.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
 import math
+import os
+import pickle
 import random
+import re
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +45,18 @@ from .results import atomic_write_bytes
 
 class TrainingDivergedError(FloatingPointError):
     """A loss became NaN or infinite; the message names the loss, the step and what to try."""
+
+
+class CheckpointRefusedError(pickle.UnpicklingError):
+    """A checkpoint holds something other than tensors and plain containers; it is not loaded."""
+
+
+class CheckpointUnreadableError(RuntimeError):
+    """A checkpoint is truncated, damaged or not a checkpoint of this loop."""
+
+
+class CorruptCheckpointWarning(UserWarning):
+    """An unreadable checkpoint was moved aside and training starts again."""
 
 
 def config_hash(*parts: Any) -> str:
@@ -56,21 +82,74 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """``torch.load(path, weights_only=True)`` on the CPU. Raises ``CheckpointRefusedError`` (naming the file and
+    the foreign type) when it holds anything but tensors and plain containers, and ``CheckpointUnreadableError``
+    (naming the file) when it is truncated, damaged or not a torch file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        if "Unsupported global" in text:
+            found = re.search(r"GLOBAL (\S+)", text)
+            what = found.group(1) if found else "an object of a non-allowed type"
+            raise CheckpointRefusedError(
+                f"checkpoint {path} holds {what}, not only tensors and plain containers; refusing to load it "
+                "(torch.load(weights_only=True)). occface never writes such a checkpoint: delete the file if you "
+                "do not know where it came from.") from None
+        raise CheckpointUnreadableError(f"checkpoint {path} is not readable: {_first_line(text)}") from err
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as err:
+        raise CheckpointUnreadableError(
+            f"checkpoint {path} is truncated or damaged: {type(err).__name__}: {_first_line(str(err))}") from err
 
 
-def _rng_state() -> dict:
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:200]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a bad checkpoint to ``<name>.corrupt-<timestamp>`` (kept for inspection, never loaded again)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        target, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1
+    os.replace(path, target)
+    return target
+
+
+def _finite_modules(payload: dict) -> bool:
+    """True when every floating tensor of the payload's module states is finite."""
+    for state in payload.get("modules", {}).values():
+        for value in state.values():
+            if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all():
+                return False
+    return True
+
+
+def _rng_state(generators: dict[str, torch.Generator] | None = None) -> dict:
     kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "numpy_keys": torch.from_numpy(keys.astype(np.int64)),
-            "numpy_pos": int(pos), "numpy_gauss": [int(has_gauss), float(cached)],
-            "python": list(random.getstate()[1]), "python_version": random.getstate()[0]}
+    state = {"torch": torch.get_rng_state(), "numpy_keys": torch.from_numpy(keys.astype(np.int64)),
+             "numpy_pos": int(pos), "numpy_gauss": [int(has_gauss), float(cached)],
+             "python": list(random.getstate()[1]), "python_version": random.getstate()[0]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if generators:
+        state["generators"] = {name: g.get_state() for name, g in generators.items()}
+    return state
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: dict, generators: dict[str, torch.Generator] | None = None) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"],
                          state["numpy_gauss"][0], state["numpy_gauss"][1]))
     random.setstate((state["python_version"], tuple(state["python"]), None))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for name, g in (generators or {}).items():
+        if name in state.get("generators", {}):
+            g.set_state(state["generators"][name])
 
 
 class Trainer:
@@ -78,7 +157,9 @@ class Trainer:
 
     def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
                  path: Path, *, steps: int, desc: str = "train", save_every: int | None = None,
-                 schedulers: dict[str, Any] | None = None):
+                 schedulers: dict[str, Any] | None = None, generators: dict[str, torch.Generator] | None = None):
+        """``generators``: torch.Generators that live across steps (e.g. a batch sampler's); their states are
+        saved in partial checkpoints and restored on resume. A generator seeded per step needs no entry."""
         from accelerate import Accelerator
 
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
@@ -89,6 +170,7 @@ class Trainer:
         self.modules = dict(zip(names_m, prepared[: len(names_m)]))
         self.optimizers = dict(zip(names_o, prepared[len(names_m):]))
         self.schedulers = schedulers or {}
+        self.generators = generators or {}
         self.path, self.steps, self.desc = Path(path), steps, desc
         self.save_every = save_every or max(50, steps // 10)
         self.partial = self.path.with_suffix(".partial.pt")
@@ -110,7 +192,7 @@ class Trainer:
         if not finished:
             payload["optimizers"] = {n: o.state_dict() for n, o in self.optimizers.items()}
             payload["schedulers"] = {n: s.state_dict() for n, s in self.schedulers.items()}
-            payload["rng"] = _rng_state()
+            payload["rng"] = _rng_state(self.generators)
         return payload
 
     def _load(self, payload: dict) -> int:
@@ -121,17 +203,68 @@ class Trainer:
         for name, state in payload.get("schedulers", {}).items():
             self.schedulers[name].load_state_dict(state)
         if "rng" in payload:
-            _set_rng_state(payload["rng"])
+            _set_rng_state(payload["rng"], self.generators)
         self.history = {k: list(v) for k, v in payload["history"].items()}
         return int(payload["step"])
 
+    def _snapshot(self) -> dict:
+        """The state a failed ``_load`` is rolled back to, so a half-applied bad checkpoint leaves no trace."""
+        return {"modules": {n: copy.deepcopy(self.unwrapped(n).state_dict()) for n in self.modules},
+                "optimizers": {n: copy.deepcopy(o.state_dict()) for n, o in self.optimizers.items()},
+                "schedulers": {n: copy.deepcopy(s.state_dict()) for n, s in self.schedulers.items()},
+                "rng": _rng_state(self.generators), "history": copy.deepcopy(self.history), "step": 0}
+
+    def _try_resume(self, path: Path, *, finished: bool) -> int | None:
+        """Load ``path`` when it exists and is good; the step it holds, or None. A checkpoint that cannot be read
+        or applied is moved aside with a warning; one holding foreign objects raises CheckpointRefusedError."""
+        if not path.exists():
+            return None
+        kind = "finished" if finished else "partial"
+        before = self._snapshot()
+        try:
+            payload = load_checkpoint(path)
+            if not isinstance(payload, dict) or not isinstance(payload.get("modules"), dict) \
+                    or not isinstance(payload.get("history"), dict) or "step" not in payload:
+                raise CheckpointUnreadableError(f"checkpoint {path} does not hold this loop's payload")
+            return self._load(payload)
+        except CheckpointRefusedError:
+            raise
+        except FileNotFoundError:  # another process moved it aside meanwhile
+            self._load(before)
+            return None
+        except (CheckpointUnreadableError, RuntimeError, KeyError, ValueError, TypeError) as err:
+            self._load(before)
+            aside = path
+            if self.accelerator.is_main_process:
+                try:
+                    aside = move_aside(path)
+                except FileNotFoundError:
+                    pass
+            warnings.warn(f"{self.desc}: the {kind} checkpoint {path} is unusable ({_first_line(str(err))}); "
+                          f"moved it to {aside.name} and training starts again"
+                          f"{' from the partial checkpoint' if finished and self.partial.exists() else ''}.",
+                          CorruptCheckpointWarning, stacklevel=3)
+            return None
+
+    def _diverged_message(self, name: str, value: float, step: int) -> str:
+        good = None
+        if self.partial.exists():
+            try:
+                payload = load_checkpoint(self.partial)
+                good = self.partial if _finite_modules(payload) else None
+            except (CheckpointUnreadableError, CheckpointRefusedError):
+                good = None
+        where = (f"the last good partial checkpoint is {self.partial} (step {payload['step']})" if good else
+                 "there is no partial checkpoint with finite weights, so a rerun starts from scratch")
+        return (f"{self.desc}: loss {name!r} became {value} at step {step}. Lower the learning rate or check the "
+                f"inputs; {where}.")
+
     def fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
         """Run ``step_fn`` for steps [resume point, steps); reuse a finished checkpoint when present."""
-        if self.path.exists():
-            self._load(load_checkpoint(self.path))
+        if self._try_resume(self.path, finished=True) is not None:
             print(f"{self.desc}: reusing finished checkpoint {self.path.name}")
             return self.history
-        start = self._load(load_checkpoint(self.partial)) if self.partial.exists() else 0
+        start = self._try_resume(self.partial, finished=False) or 0
         for module in self.modules.values():
             module.train()
         bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
@@ -141,16 +274,19 @@ class Trainer:
             for name, value in losses.items():
                 value = float(value)
                 if not math.isfinite(value):
-                    raise TrainingDivergedError(
-                        f"{self.desc}: loss {name!r} became {value} at step {step}. Lower the learning rate "
-                        f"or check the inputs; the last good partial checkpoint is {self.partial}.")
+                    raise TrainingDivergedError(self._diverged_message(name, value, step))
                 self.history.setdefault(name, []).append(value)
             for scheduler in self.schedulers.values():
                 scheduler.step()
             if step % 10 == 0:
                 bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in self.history.items()}, refresh=False)
             if (step + 1) % self.save_every == 0 and step + 1 < self.steps and self.accelerator.is_main_process:
-                save_checkpoint(self.partial, self._payload(step + 1, finished=False))
+                payload = self._payload(step + 1, finished=False)
+                if _finite_modules(payload):
+                    save_checkpoint(self.partial, payload)
+                else:  # keep the last good one; the loss will say NaN soon enough
+                    warnings.warn(f"{self.desc}: weights are not finite at step {step + 1}; "
+                                  f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
         for module in self.modules.values():
             module.eval()
         if self.accelerator.is_main_process:
