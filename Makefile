@@ -6,15 +6,20 @@ PY      := $(VENV)/bin/python
 SYSPY   ?= python3
 # The data lives where OCCFACE_DATA says; `make data` downloads it into data/raw when unset.
 OCCFACE_DATA ?= $(if $(wildcard data/raw/lfw),$(CURDIR)/data/raw,)
+# made absolute here, so a relative value (e.g. ../shared/data) means the same in kernels started in notebooks/
+override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
 .PHONY: reproduce test unit nbval lab data clean check notebooks install bench
 
+# ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
+# concurrent run of the same notebook instead of stopping.
 reproduce: check $(VENV)/.installed
-	$(PY) -m occface.runner --profile $(PROFILE)
+	$(PY) -m occface.runner --profile $(PROFILE) $(if $(ALLOW_DIRTY),--allow-dirty) $(if $(WAIT),--wait)
 
-# Fails fast (no venv needed): unknown PROFILE, or no data behind OCCFACE_DATA.
+# Fails fast (no venv needed): unknown PROFILE or a bad profile value, missing or damaged data (SHA256, cached
+# in the cache folder), missing landmark assets, an unwritable cache or results folder.
 check:
 	@PYTHONPATH=lib $(SYSPY) -m occface.runner --profile "$(PROFILE)" --check
 

@@ -3,6 +3,9 @@
 - ``OCCFACE_DATA``     root of the real data (``lfw/``, ``att_faces/``, ``occluders/``). Required.
 - ``OCCFACE_CACHE``    aligned faces, embeddings, checkpoints (default ``~/.cache/occface``).
 - ``OCCFACE_RESULTS``  root holding ``<profile>/<paper>/`` result folders (default ``<repo>/results``).
+
+Relative values are resolved against the current directory when read, and every function here returns an
+absolute path: notebook kernels start in ``notebooks/``, so the runner exports the resolved values to them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ def data_root(required: tuple[str, ...] = ("lfw", "occluders")) -> Path:
     if not value:
         raise DataNotFoundError(
             "OCCFACE_DATA is not set. Point it at the data folder (the one holding lfw/, att_faces/, "
-            "occluders/), e.g. `export OCCFACE_DATA=../shared/data`, or run `make data` to download it."
+            "occluders/), e.g. `export OCCFACE_DATA=../shared/data` (a relative path is taken from the folder "
+            "you run make in), or run `make data` to download it."
         )
     root = Path(value).expanduser().resolve()
     missing = [DATA_FOLDERS[name] for name in required if not (root / DATA_FOLDERS[name]).is_dir()]
@@ -36,14 +40,28 @@ def data_root(required: tuple[str, ...] = ("lfw", "occluders")) -> Path:
     return root
 
 
+class CacheNotWritableError(OSError):
+    """Raised when the cache folder cannot be created or written; the message names OCCFACE_CACHE."""
+
+
+def cache_root() -> Path:
+    """The cache root (``OCCFACE_CACHE`` or ``~/.cache/occface``), absolute; not created."""
+    return Path(os.environ.get("OCCFACE_CACHE") or Path.home() / ".cache" / "occface").expanduser().resolve()
+
+
 def cache_dir(*parts: str) -> Path:
     """A folder under the cache root (``OCCFACE_CACHE`` or ``~/.cache/occface``), created on demand."""
-    root = Path(os.environ.get("OCCFACE_CACHE", Path.home() / ".cache" / "occface")).expanduser()
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    path = cache_root().joinpath(*parts)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CacheNotWritableError(
+            f"cannot create the cache folder {path} ({err.strerror or err}). The cache root comes from "
+            f"OCCFACE_CACHE={os.environ.get('OCCFACE_CACHE', '(unset: ~/.cache/occface)')}; point it at a "
+            "folder you can write, e.g. `export OCCFACE_CACHE=$HOME/.cache/occface`.") from err
     return path
 
 
 def results_root() -> Path:
     """Root of the result folders: ``OCCFACE_RESULTS`` (the runner points it at a staging area) or ``results/``."""
-    return Path(os.environ.get("OCCFACE_RESULTS", REPO_ROOT / "results")).expanduser()
+    return Path(os.environ.get("OCCFACE_RESULTS") or REPO_ROOT / "results").expanduser().resolve()

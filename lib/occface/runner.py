@@ -1,31 +1,70 @@
 """`make reproduce`: run every notebook through papermill, incrementally and resumably.
 
 A notebook re-runs only when its inputs changed: the notebook's code cells, the library modules it
-imports (followed transitively), the profile's parameters or the data's checksums. Each run writes into a staging folder
-(``<cache>/staging/<profile>/<notebook>``) and its files are moved into ``results/<profile>/`` only after the
-notebook finished, so a killed or failed run leaves no half-written table in ``results/``; the next run
-clears the staging folder (under the cache) and continues with the first notebook whose stamp is missing
-or stale.
+imports (followed transitively, through subpackages and relative imports, with every parent package's
+``__init__``), the package's asset files, the profile's parameters or the data's checksums.
 
-    python -m occface.runner --profile quick [--only 00_tour] [--force] [--check]
+Concurrency and failures:
+
+- Each run of a notebook holds an exclusive lock per (profile, notebook) (``fcntl.flock`` on
+  ``<cache>/locks/<profile>/<notebook>.lock``) while it runs and publishes. A second run of the same
+  notebook stops with exit status 3 and names the first run's PID, or with ``--wait`` waits for it and then
+  skips the notebook if the first run published it up to date.
+- Each run writes into its own staging folder ``<cache>/staging/<profile>/<notebook>/<pid>-<random>``; the
+  files are moved into ``results/<profile>/`` only after the notebook finished (under a short publish
+  lock), so a killed or failed run leaves no half-written table in ``results/``. Leftover staging folders
+  of killed runs are removed by the next run that holds the notebook's lock.
+- ``OCCFACE_DATA``, ``OCCFACE_CACHE`` and ``OCCFACE_RESULTS`` are resolved to absolute paths and exported
+  before anything runs (the kernels start in ``notebooks/``).
+- Before any work: the profile's values, the files the notebooks read (``lfw/pairs.txt``,
+  ``lfw/lfw-deepfunneled/``, ``occluders/index.csv``, ``lib/occface/assets/landmarks_*.npz``) and that the
+  cache and results folders are writable are checked (exit status 2, every problem named).
+  ``--check`` also verifies the data against the SHA256 lists (``data/checksums/<folder>.SHA256SUMS``, else
+  the data's own ``SHA256SUMS``); digests are cached in ``<cache>/data-checksums.json`` by (path, size,
+  mtime), so a second check only stats the files.
+- ``default`` and ``full`` results are published only from a working tree without uncommitted changes
+  under ``lib/``, ``notebooks/`` or ``pyproject.toml`` (tracked or untracked, see
+  ``occface.runtime.DIRTY_PATHS``), unless ``--allow-dirty`` is given (exit status 4 otherwise); ``quick``
+  runs anyway. Either way the manifest and the index record the commit with ``+dirty``.
+
+    python -m occface.runner --profile quick [--only 00_tour] [--force] [--check] [--wait] [--allow-dirty]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
-from .paths import DATA_FOLDERS, REPO_ROOT, DataNotFoundError, cache_dir, data_root, results_root
-from .profiles import PROFILES, get_profile
+from .paths import (DATA_FOLDERS, REPO_ROOT, CacheNotWritableError, DataNotFoundError, cache_dir, cache_root,
+                    data_root, results_root)
+from .profiles import PROFILES, Profile, get_profile
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 LIB_DIR = REPO_ROOT / "lib" / "occface"
+CHECKSUM_DIR = REPO_ROOT / "data" / "checksums"
+
+EXIT_BAD_INPUT, EXIT_BUSY, EXIT_DIRTY = 2, 3, 4
+GUARDED_PROFILES = ("default", "full")  # published from a clean tree only (see --allow-dirty)
+
+# What the notebooks read from OCCFACE_DATA (relative path, trailing "/" for a folder, what it is).
+REQUIRED_DATA = (("lfw/pairs.txt", "LFW View-2 pairs"),
+                 ("lfw/lfw-deepfunneled/", "LFW deep-funneled images"),
+                 ("occluders/index.csv", "occluder index"))
+# Landmark assets (``lib/occface/assets``) per data set; ORL's is needed only where att_faces/ exists.
+REQUIRED_ASSETS = {"lfw": "landmarks_lfw.npz", "orl": "landmarks_orl.npz"}
+# Files a checksum list names that no notebook reads and `make data` does not download (or derives).
+OPTIONAL_LISTED = ("README", "README.md", "SHA256SUMS", "lfw-names.derived.txt")
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
@@ -55,7 +94,7 @@ def data_fingerprint(root: Path) -> str:
 
 
 def _module_file(module: str) -> Path | None:
-    """``occface.models.rla`` -> lib/occface/models/rla.py (or the package's __init__.py)."""
+    """``occface.papers.rla.model`` -> lib/occface/papers/rla/model.py (or a package's __init__.py)."""
     parts = module.split(".")[1:]
     base = LIB_DIR.joinpath(*parts)
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -64,8 +103,20 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
+def _is_ours(module: str) -> bool:
+    return module == "occface" or module.startswith("occface.")
+
+
+def _parents(module: str) -> set[str]:
+    """``occface.faces.occlusion`` -> {occface, occface.faces}: importing a module runs its packages' __init__."""
+    parts = module.split(".")
+    return {".".join(parts[:k]) for k in range(1, len(parts))}
+
+
 def _imported_modules(source: str, package: str) -> set[str]:
-    """occface modules that ``source`` imports (absolute ``occface.x`` or relative ``.x`` inside ``package``)."""
+    """occface modules that ``source`` imports: absolute (``import occface.faces.data``, ``from occface.papers.rla
+    import model``) or relative to ``package`` (``from . import x``, ``from ..nn import blocks``), with
+    ``from pkg import name`` also yielding ``pkg.name`` (``name`` may be a submodule)."""
     import ast
 
     found: set[str] = set()
@@ -75,29 +126,40 @@ def _imported_modules(source: str, package: str) -> set[str]:
         return {"occface.*"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("occface")}
+            found |= {a.name for a in node.names if _is_ours(a.name)}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: resolve against the importing package
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+            if node.level:  # relative: level 1 is `package` itself, each further dot one package up
+                anchor = package.split(".")
+                if node.level - 1 >= len(anchor):
+                    continue  # beyond the top-level package: not ours
+                anchor = anchor[: len(anchor) - (node.level - 1)]
                 module = ".".join(anchor + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            if module.startswith("occface"):
+            if _is_ours(module):
                 found.add(module)
-                found |= {f"{module}.{a.name}" for a in node.names}  # `from occface import data`
+                found |= {f"{module}.{a.name}" for a in node.names if a.name != "*"}  # `from occface import data`
     return found
 
 
+def _asset_files() -> set[Path]:
+    """Data files the library reads (every file in an ``assets`` folder anywhere in the package)."""
+    return {p for p in LIB_DIR.rglob("*") if p.is_file() and "assets" in p.relative_to(LIB_DIR).parts[:-1]
+            and "__pycache__" not in p.parts}
+
+
 def library_files(notebook: Path) -> list[Path]:
-    """The library files a notebook depends on: the occface modules it imports, followed transitively.
-    Editing models/rla.py then re-runs the RLA notebook and not FROM's."""
+    """The library files a notebook depends on: the occface modules it imports, followed transitively, the
+    ``__init__.py`` of every package on the way, and the asset files. Editing papers/rla/model.py then
+    re-runs the RLA notebook and not FROM's."""
     sources = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
                         if c["cell_type"] == "code")
     lines = [ln for ln in sources.splitlines() if not ln.lstrip().startswith(("%", "!"))]
     pending, seen = set(_imported_modules("\n".join(lines), "occface")), set()
     if "occface.*" in pending:
-        return sorted(p for p in LIB_DIR.rglob("*.py") if "__pycache__" not in p.parts)
-    files: set[Path] = {LIB_DIR / "__init__.py"}
+        return sorted(p for p in LIB_DIR.rglob("*.py") if "__pycache__" not in p.parts) + sorted(_asset_files())
+    files: set[Path] = set()
+    pending.add("occface")
     while pending:
         module = pending.pop()
         if module in seen:
@@ -105,12 +167,15 @@ def library_files(notebook: Path) -> list[Path]:
         seen.add(module)
         path = _module_file(module)
         if path is None:
-            continue
+            continue  # a name imported from a module (a function, a class), not a module itself
         files.add(path)
+        pending |= _parents(module) - seen
         package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-        pending |= _imported_modules(path.read_text(), package) - seen
-    assets = [p for p in (LIB_DIR / "assets").rglob("*") if p.is_file()] if (LIB_DIR / "assets").is_dir() else []
-    return sorted(files | set(assets))
+        imported = _imported_modules(path.read_text(), package)
+        if "occface.*" in imported:
+            return sorted(p for p in LIB_DIR.rglob("*.py") if "__pycache__" not in p.parts) + sorted(_asset_files())
+        pending |= imported - seen
+    return sorted(files | _asset_files())
 
 
 def library_fingerprint(notebook: Path) -> str:
@@ -135,6 +200,314 @@ def input_hash(notebook: Path, profile: str, data_print: str) -> str:
     digest.update(data_print.encode())
     return digest.hexdigest()
 
+
+def _absolutize_env() -> None:
+    """Resolve relative OCCFACE_DATA / OCCFACE_CACHE / OCCFACE_RESULTS against the current directory and export
+    them: the papermill kernels inherit the environment but start in notebooks/."""
+    for var in ("OCCFACE_DATA", "OCCFACE_CACHE", "OCCFACE_RESULTS"):
+        value = os.environ.get(var)
+        if value:
+            os.environ[var] = str(Path(value).expanduser().resolve())
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+_POSITIVE = ("image_size", "steps", "batch", "width", "eval_pairs", "tsne_people", "tsne_images")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def profile_problems(name: str) -> list[str]:
+    """What is wrong with profile ``name``'s values (each message names the profile and the field); raises
+    ValueError for an unknown profile."""
+    import dataclasses
+
+    prof = get_profile(name)
+    problems: list[str] = []
+
+    def bad(field: str, why: str) -> None:
+        problems.append(f"profile {name!r}: {field} = {getattr(prof, field)!r} {why} "
+                        f"(defined in lib/occface/profiles.py)")
+
+    if prof.name != name:
+        bad("name", f"differs from the name it is registered under ({name!r})")
+    for f in dataclasses.fields(Profile):
+        value = getattr(prof, f.name)
+        if f.name in _POSITIVE:
+            if not _is_int(value) or value <= 0:
+                bad(f.name, "must be a positive integer")
+        elif f.type in ("int", int) and (not _is_int(value) or value < 0):
+            bad(f.name, "must be an integer >= 0")
+    size = prof.recog_size
+    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
+        bad("recog_size", "must be (height, width), two positive integers")
+    return problems
+
+
+def data_file_problems(root: Path) -> list[str]:
+    """The files the notebooks read under the data root, each named when missing or empty."""
+    problems = []
+    for rel, what in REQUIRED_DATA:
+        path = root / rel.rstrip("/")
+        if rel.endswith("/"):
+            ok = path.is_dir() and next(path.iterdir(), None) is not None
+        else:
+            ok = path.is_file() and path.stat().st_size > 0
+        if not ok:
+            problems.append(f"{what}: {path}{'/' if rel.endswith('/') else ''} is missing or empty. Run `make data` "
+                            "(or point OCCFACE_DATA at the project's data package).")
+    return problems
+
+
+def asset_problems(root: Path | None) -> list[str]:
+    """The committed landmark files (lib/occface/assets) exist and are readable archives."""
+    import zipfile
+
+    problems = []
+    for name, file in REQUIRED_ASSETS.items():
+        if name != "lfw" and (root is None or not (root / DATA_FOLDERS[name]).is_dir()):
+            continue
+        path = LIB_DIR / "assets" / file
+        rel = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+        fix = (f"restore it with `git checkout -- {rel}` or recompute it with "
+               f"`python scripts/compute_landmarks.py {name}`")
+        if not path.is_file():
+            problems.append(f"landmark asset {path} is missing; {fix}")
+            continue
+        try:
+            with zipfile.ZipFile(path) as archive:
+                broken = archive.testzip()
+        except (zipfile.BadZipFile, OSError) as err:
+            broken = str(err)
+        if broken:
+            problems.append(f"landmark asset {path} is damaged ({broken}); {fix}")
+    return problems
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def writable_problem(folder: Path, what: str, fix: str) -> str | None:
+    """None when files can be created in ``folder`` (or, where it does not exist yet, in the nearest existing
+    folder above it, where it would be created); else a message naming the folder and the fix."""
+    target = folder if folder.exists() else _nearest_existing(folder)
+    if not target.is_dir():
+        return f"{what} {folder} is not a writable folder: {target} is not a folder. {fix}"
+    try:
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".occface-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        where = "" if target == folder else f" (it would be created in {target})"
+        return f"{what} {folder} is not writable{where}: {err.strerror or err}. {fix}"
+    return None
+
+
+def cache_problem() -> str | None:
+    value = os.environ.get("OCCFACE_CACHE")
+    what = f"OCCFACE_CACHE={value}:" if value else "the cache folder"
+    return writable_problem(cache_root(), what, "Point OCCFACE_CACHE at a folder you can write (it holds "
+                            "aligned faces, checkpoints and the runner's staging), or unset it for ~/.cache/occface.")
+
+
+def results_problems(profile: str) -> list[str]:
+    """The results root (index), results/<profile> and every folder already under it must be writable."""
+    root = results_root()
+    folders = [root, root / profile]
+    if (root / profile).is_dir():
+        folders += sorted(Path(d) for d, _, _ in os.walk(root / profile))
+    fix = "Make it writable (chmod u+w) or point OCCFACE_RESULTS at a writable folder."
+    problems = []
+    for folder in dict.fromkeys(folders):
+        problem = writable_problem(folder, "the results folder", fix)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _checksum_list(folder: str, base: Path) -> Path | None:
+    """The committed list ``data/checksums/<folder>.SHA256SUMS``, else the data folder's own SHA256SUMS."""
+    for candidate in (CHECKSUM_DIR / f"{folder}.SHA256SUMS", base / "SHA256SUMS"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def verify_data_checksums(root: Path) -> tuple[list[str], dict]:
+    """Check every file of the SHA256 lists under the data root. Returns the damaged files (``folder/path
+    (why)``) and counts; documentation files no notebook reads (``OPTIONAL_LISTED``) that are missing or differ
+    are not damage, they are listed in ``stats["documentation"]`` when they differ. Digests are cached in ``<cache>/data-checksums.json`` by (path, size, mtime), so a
+    second check hashes only files that changed; a damaged file with unchanged size and mtime is not caught
+    by a cached check (delete the cache file to re-hash everything)."""
+    cache_file = cache_root() / "data-checksums.json"
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if not isinstance(cache, dict) or cache.get("version") != 1 or not isinstance(cache.get("files"), dict):
+        cache = {"version": 1, "files": {}}
+    known = cache["files"]
+    damaged: list[str] = []
+    stats = {"checked": 0, "hashed": 0, "unlisted": [], "documentation": []}
+    for folder in sorted(set(DATA_FOLDERS.values())):
+        base = root / folder
+        if not base.is_dir():
+            continue
+        listing = _checksum_list(folder, base)
+        if listing is None:
+            stats["unlisted"].append(folder)
+            continue
+        for line in listing.read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            expected, _, rel = line.strip().partition(" ")
+            rel = rel.lstrip(" *")
+            rel = rel[2:] if rel.startswith("./") else rel
+            path, shown = base / rel, f"{folder}/{rel}"
+            try:
+                st = path.stat()
+            except OSError:
+                if Path(rel).name not in OPTIONAL_LISTED:
+                    damaged.append(f"{shown} (missing)")
+                continue
+            hit = known.get(str(path))
+            if isinstance(hit, list) and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns]:
+                digest = hit[2]
+            else:
+                try:
+                    digest = _sha256(path)
+                except OSError as err:
+                    damaged.append(f"{shown} (unreadable: {err.strerror or err})")
+                    continue
+                known[str(path)] = [st.st_size, st.st_mtime_ns, digest]
+                stats["hashed"] += 1
+            stats["checked"] += 1
+            if digest != expected.lower():
+                if Path(rel).name in OPTIONAL_LISTED:
+                    stats["documentation"].append(shown)  # read by no notebook: a warning, not an error
+                else:
+                    damaged.append(f"{shown} (checksum differs)")
+    if stats["hashed"]:
+        from .results import atomic_write_text
+        try:
+            atomic_write_text(cache_file, json.dumps(cache, separators=(",", ":")))
+        except OSError:
+            pass  # an unwritable cache is reported on its own; the check itself stands
+    return damaged, stats
+
+
+def preflight(profile: str, only: list[str] | None = None, *, checksums: bool = False
+              ) -> tuple[list[str], Path | None, dict]:
+    """Everything the runner checks before any work: (problems, data root or None, checksum stats)."""
+    problems: list[str] = []
+    try:
+        problems += profile_problems(profile)
+    except ValueError as err:
+        problems.append(str(err))
+    root: Path | None = None
+    try:
+        root = data_root(("lfw", "occluders"))
+    except DataNotFoundError as err:
+        problems.append(str(err))
+    data_ok = root is not None and not (missing := data_file_problems(root))
+    if root is not None:
+        problems += missing
+    problems += asset_problems(root)
+    try:
+        notebooks(only)
+    except ValueError as err:
+        problems.append(str(err))
+    cache = cache_problem()
+    if cache:
+        problems.append(cache)
+    if profile in PROFILES:
+        problems += results_problems(profile)
+    stats: dict = {}
+    if checksums and data_ok:
+        damaged, stats = verify_data_checksums(root)
+        if damaged:
+            shown = ", ".join(damaged[:20]) + (f", ... and {len(damaged) - 20} more" if len(damaged) > 20 else "")
+            problems.append(f"{len(damaged)} data file(s) under {root} do not match their SHA256 checksums: {shown}. "
+                            "Run `make data` to re-download (or restore them from the project's data package).")
+    return problems, root, stats
+
+
+# ----------------------------------------------------------------------------------------------- locking
+
+class RunnerBusyError(RuntimeError):
+    """Another run holds the lock of a (profile, notebook); the message names its PID."""
+
+
+def _lock_holder(fd: int) -> str:
+    """Who holds the lock whose file is open at ``fd`` (it writes its PID into the file once it has it)."""
+    deadline = time.time() + 2.0
+    while True:
+        raw = os.pread(fd, 4096, 0)
+        try:
+            info = json.loads(raw)
+            return f"PID {info['pid']} on {info['host']} (running since {info['started']})"
+        except (ValueError, KeyError, TypeError):
+            if time.time() > deadline:
+                return "another run (its PID is not recorded yet)"
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _flock(path: Path, *, wait: bool, what: str, info: dict | None = None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            if not wait:
+                raise RunnerBusyError(
+                    f"{what} is being run by {holder}. Let it finish, or pass --wait to run after it "
+                    f"(lock file: {path}).") from None
+            print(f"    {what} is being run by {holder}; waiting for it", flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if info is not None:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            yield
+        finally:
+            if info is not None:
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def notebook_lock(profile: str, notebook: Path, *, wait: bool = False):
+    """Exclusive lock of one (profile, notebook) for a run and its publishing; raises RunnerBusyError naming
+    the holder's PID when another run holds it (unless ``wait``). Kept in the cache next to the staging."""
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "notebook": notebook.name, "profile": profile, "results": str(results_root())}
+    return _flock(cache_dir("locks", profile) / f"{notebook.stem}.lock", wait=wait,
+                  what=f"{notebook.name} (profile {profile})", info=info)
+
+
+def _publish_lock():
+    """Short lock around moving files into results/ and rewriting manifests, stamps and the index."""
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return _flock(cache_dir("locks") / "publish.lock", wait=True, what="publishing results", info=info)
+
+
+# ------------------------------------------------------------------------------------------- running
 
 def _staging_root() -> Path:
     return cache_dir("staging")
@@ -198,16 +571,32 @@ def _publish(staging_profile: Path, final_profile: Path) -> list[str]:
     return artifacts
 
 
-def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
-    """Execute one notebook with papermill into staging, then publish its results and stamp it."""
+def _remove_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()  # the notebook's folder, when no other run's folder is left in it
+
+
+def run_notebook(notebook: Path, profile: str, wanted: str, *, wait: bool = False) -> dict:
+    """Execute one notebook with papermill into its own staging folder, then publish its results and stamp
+    it, holding the notebook's lock throughout (RunnerBusyError when another run holds it, unless ``wait``)."""
+    with notebook_lock(profile, notebook, wait=wait):
+        return _run_locked(notebook, profile, wanted)
+
+
+def _run_locked(notebook: Path, profile: str, wanted: str) -> dict:
     import papermill
 
     from .results import atomic_write_text
 
-    # one folder per (profile, notebook): clearing it drops a killed run's leftovers and never touches
-    # a concurrent run of another notebook or profile
-    staging = _staging_root() / profile / notebook.stem
-    shutil.rmtree(staging, ignore_errors=True)
+    parent = _staging_root() / profile / notebook.stem
+    if parent.is_dir():  # folders of killed runs: ours to clear, since we hold the notebook's lock
+        for leftover in parent.iterdir():
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+    staging = parent / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     executed = staging / "executed.ipynb"
     env_before = os.environ.get("OCCFACE_RESULTS")
@@ -217,7 +606,7 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
         papermill.execute_notebook(str(notebook), str(executed), parameters={"profile": profile},
                                    cwd=str(NOTEBOOK_DIR), progress_bar=True, kernel_name="python3")
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # a failed notebook publishes nothing
+        _remove_staging(staging)  # a failed notebook publishes nothing
         raise
     finally:
         if env_before is None:
@@ -225,20 +614,23 @@ def run_notebook(notebook: Path, profile: str, wanted: str) -> dict:
         else:
             os.environ["OCCFACE_RESULTS"] = env_before
     wall = time.time() - started
-    final = results_root() / profile
-    previous = _stamp_path(profile, notebook)
-    before = set(json.loads(previous.read_text()).get("artifacts", [])) if previous.exists() else set()
-    artifacts = _publish(staging / profile, final) if (staging / profile).exists() else []
-    for stale in sorted(before - set(artifacts)):  # e.g. a table renamed since the last run
-        (final / stale).unlink(missing_ok=True)
-    _prune_manifests(final)
-    executed_dir = final / "notebooks"
-    executed_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_move(executed, executed_dir / notebook.name)
-    shutil.rmtree(staging, ignore_errors=True)
-    record = {"notebook": f"notebooks/{notebook.name}", "hash": wanted, "wall_s": round(wall, 1),
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "artifacts": artifacts}
-    atomic_write_text(_stamp_path(profile, notebook), json.dumps(record, indent=1) + "\n")
+    try:
+        with _publish_lock():
+            final = results_root() / profile
+            previous = _stamp_path(profile, notebook)
+            before = set(json.loads(previous.read_text()).get("artifacts", [])) if previous.exists() else set()
+            artifacts = _publish(staging / profile, final) if (staging / profile).exists() else []
+            for stale in sorted(before - set(artifacts)):  # e.g. a table renamed since the last run
+                (final / stale).unlink(missing_ok=True)
+            _prune_manifests(final)
+            executed_dir = final / "notebooks"
+            executed_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_move(executed, executed_dir / notebook.name)
+            record = {"notebook": f"notebooks/{notebook.name}", "hash": wanted, "wall_s": round(wall, 1),
+                      "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "artifacts": artifacts}
+            atomic_write_text(_stamp_path(profile, notebook), json.dumps(record, indent=1) + "\n")
+    finally:
+        _remove_staging(staging)
     return record
 
 
@@ -249,7 +641,9 @@ def write_index() -> Path:
     root = results_root()
     lines = ["# Results index", "",
              "Regenerated by `make reproduce` (`python -m occface.runner`). Each table is a tidy CSV plus a "
-             "Markdown table with the paper's number beside ours; figures are PNG.", ""]
+             "Markdown table with the paper's number beside ours; figures are PNG. The commit that made each "
+             "artifact is recorded here and in its folder's manifest.json only (`+dirty`: made from uncommitted "
+             "changes), so a rerun that reproduces the numbers changes no table.", ""]
     for profile in PROFILES:
         stamps = sorted((root / profile / ".stamps").glob("*.json"))
         if not stamps:
@@ -268,11 +662,30 @@ def write_index() -> Path:
                     links = ", ".join(f"[{f}]({profile}/{topic_dir}/{f})" for f in meta["files"])
                     lines.append(f"| {topic_dir}/{name} ({links}) | {meta['title']} | {record['notebook']} | "
                                  f"{meta['dataset']} | {meta['hardware']} | {meta['seed']} | "
-                                 f"{record['wall_s']:.0f} s | `{meta['commit']}` |")
+                                 f"{record['wall_s']:.0f} s | `{meta.get('commit', 'unknown')}` |")
         lines.append("")
     path = root / "README.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def _dirty_verdict(profile: str, allow_dirty: bool) -> tuple[str | None, str | None]:
+    """(refusal, note) for publishing ``profile`` results from this working tree."""
+    from .runtime import DIRTY_PATHS, dirty_paths
+
+    changed = dirty_paths()
+    if changed is None:
+        return None, f"note: {REPO_ROOT} is not a git checkout; results are labelled with commit 'unknown'"
+    if not changed:
+        return None, None
+    listing = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+    if profile in GUARDED_PROFILES and not allow_dirty:
+        return (f"refusing to publish {profile!r} results from a working tree with uncommitted changes in "
+                f"{', '.join(DIRTY_PATHS)}: {listing}. Commit (or stash) them so the results name the commit "
+                "that made them, or pass --allow-dirty (`make reproduce ALLOW_DIRTY=1`) to publish them "
+                "labelled <commit>+dirty."), None
+    return None, (f"note: uncommitted changes ({listing}); the {profile!r} results are labelled "
+                  "<commit>+dirty in the manifest and the index")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,29 +693,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
     parser.add_argument("--force", action="store_true", help="re-run even when up to date")
-    parser.add_argument("--check", action="store_true", help="validate profile and data, then exit")
+    parser.add_argument("--check", action="store_true",
+                        help="validate profile, data (files and SHA256 checksums), cache and results folders, then exit")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another run holds a notebook, wait for it instead of stopping")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="publish default/full results from a working tree with uncommitted changes "
+                             "(labelled +dirty)")
     args = parser.parse_args(argv)
-    try:
-        get_profile(args.profile)
-        root = data_root(("lfw", "occluders"))
-        selected = notebooks(args.only)
-    except (ValueError, DataNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    _absolutize_env()
+    problems, root, stats = preflight(args.profile, args.only, checksums=args.check)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if stats.get("documentation"):
+        print(f"warning: documentation file(s) under {root} differ from their SHA256 checksums: "
+              f"{', '.join(stats['documentation'])} (no notebook reads them)", file=sys.stderr)
     if args.check:
+        unlisted = f"; no checksum list for {', '.join(stats['unlisted'])}" if stats.get("unlisted") else ""
+        print(f"ok: profile {args.profile}, data {root} ({stats.get('checked', 0)} files verified against their "
+              f"SHA256 checksums, {stats.get('hashed', 0)} hashed now, the rest unchanged since a cached check"
+              f"{unlisted}), cache {cache_root()}, results {results_root()}")
         return 0
+    selected = notebooks(args.only)
     data_print = data_fingerprint(root)
+    wanted = {nb: input_hash(nb, args.profile, data_print) for nb in selected}
+    stale = {nb for nb in selected if args.force or not is_fresh(args.profile, nb, wanted[nb])}
+    if stale:
+        refusal, note = _dirty_verdict(args.profile, args.allow_dirty)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return EXIT_DIRTY
+        if note:
+            print(note, flush=True)
     ran = 0
     for index, notebook in enumerate(selected, 1):
-        wanted = input_hash(notebook, args.profile, data_print)
-        if not args.force and is_fresh(args.profile, notebook, wanted):
-            print(f"[{index}/{len(selected)}] {notebook.name}: up to date, skipped")
+        head = f"[{index}/{len(selected)}] {notebook.name}"
+        if notebook not in stale:
+            print(f"{head}: up to date, skipped")
             continue
-        print(f"[{index}/{len(selected)}] {notebook.name}: running with profile {args.profile}", flush=True)
-        record = run_notebook(notebook, args.profile, wanted)
+        try:
+            with notebook_lock(args.profile, notebook, wait=args.wait):
+                if not args.force and is_fresh(args.profile, notebook, wanted[notebook]):
+                    print(f"{head}: published up to date by the run we waited for, skipped")
+                    continue
+                print(f"{head}: running with profile {args.profile}", flush=True)
+                record = _run_locked(notebook, args.profile, wanted[notebook])
+        except RunnerBusyError as err:
+            print(f"error: {err}", file=sys.stderr)
+            if ran:
+                with _publish_lock():
+                    write_index()
+            return EXIT_BUSY
         print(f"    done in {record['wall_s']:.0f} s, {len(record['artifacts'])} files", flush=True)
         ran += 1
-    write_index()
+    with _publish_lock():
+        write_index()
     print(f"{ran} notebook(s) run, {len(selected) - ran} up to date; index: {results_root() / 'README.md'}")
     return 0
 
