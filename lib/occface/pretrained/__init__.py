@@ -1,0 +1,1 @@
+"""Pretrained face recognizers ported to torch (weights converted once, cached outside git)."""
