@@ -28,19 +28,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from occface.eval.recognizers import DlibEvaluator  # noqa: E402
 from occface.faces.data import load_faces  # noqa: E402
-from occface.pretrained.dlib_resnet import load_dlib_resnet  # noqa: E402
+from occface.faces.align import model_path  # noqa: E402
+from occface.pretrained.dlib_resnet import DAT_NAME  # noqa: E402
 
 Embed = Callable[[torch.Tensor], np.ndarray]
 
 
 def _dlib(batch: int) -> Embed:
-    return DlibEvaluator(batch=batch).embed
+    """dlib's own descriptor (the reference the project no longer scores with)."""
+    import dlib
+
+    chips = DlibEvaluator(batch=batch).chips
+    model = dlib.face_recognition_model_v1(model_path(DAT_NAME))
+    return lambda faces: np.concatenate([
+        np.asarray([np.asarray(d) for d in model.compute_face_descriptor(list(chips(faces[i:i + batch])), 0)],
+                   np.float32) for i in range(0, len(faces), batch)])
 
 
 def _torch_dlib(batch: int) -> Embed:
-    chips, net = DlibEvaluator(batch=batch).chips, load_dlib_resnet("cpu", channels_last=True)
-    return lambda faces: np.concatenate([net.embed_uint8(chips(faces[i:i + batch]), batch)
-                                         for i in range(0, len(faces), batch)])
+    """The exact torch port, as ``occface.eval.recognizers.DlibEvaluator`` scores every table."""
+    return DlibEvaluator(batch=batch).embed
 
 
 EVALUATORS: dict[str, Callable[[int], Embed]] = {"dlib": _dlib, "torch-dlib": _torch_dlib}

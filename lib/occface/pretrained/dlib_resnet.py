@@ -322,11 +322,11 @@ def load_dlib_resnet(device: str | torch.device | None = None, channels_last: bo
 def compare_with_dlib(chips: np.ndarray, model: DlibResNet | None = None) -> dict:
     """Torch vs dlib descriptors of (N,150,150,3) uint8 chips: the largest per-dimension difference and the
     agreement of same/different decisions (distance < 0.6) over all N(N-1)/2 pairs of the chips."""
-    from ..eval.recognizers import dlib_evaluator
+    import dlib
 
     chips = np.ascontiguousarray(chips)
     ours = (model or load_dlib_resnet("cpu")).embed_uint8(chips)
-    desc = dlib_evaluator().model.compute_face_descriptor(list(chips), 0)
+    desc = dlib.face_recognition_model_v1(model_path(DAT_NAME)).compute_face_descriptor(list(chips), 0)
     ref = np.asarray([np.asarray(d) for d in desc], np.float32)
     i, j = np.triu_indices(len(chips), 1)
     d_ours = np.linalg.norm(ours[i] - ours[j], axis=1)
