@@ -45,6 +45,9 @@ def execute_notebook(input_path, output_path, parameters=None, cwd=None, **kwarg
     folder = staging / parameters["profile"] / "tour"
     folder.mkdir(parents=True, exist_ok=True)
     time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
+    gate, deadline = os.environ.get("FAKE_GATE"), time.time() + 120
+    while gate and not Path(gate).exists() and time.time() < deadline:  # held open until the test says so
+        time.sleep(0.05)
     (folder / "table1.csv").write_text(f"written by {os.getpid()}\\n")
     Path(output_path).write_text(Path(input_path).read_text())
 
@@ -54,8 +57,15 @@ sys.modules["papermill"] = types.SimpleNamespace(execute_notebook=execute_notebo
 
 def _install_fake_papermill(monkeypatch, log: Path | None = None, sleep: float = 0.0) -> None:
     namespace: dict = {}
-    exec(FAKE_PAPERMILL, namespace)
-    monkeypatch.setitem(sys.modules, "papermill", sys.modules["papermill"])
+    real = sys.modules.get("papermill")
+    exec(FAKE_PAPERMILL, namespace)  # puts the fake into sys.modules
+    fake = sys.modules["papermill"]
+    if real is None:
+        sys.modules.pop("papermill")
+        monkeypatch.setitem(sys.modules, "papermill", fake)  # removed again after the test
+    else:
+        sys.modules["papermill"] = real
+        monkeypatch.setitem(sys.modules, "papermill", fake)  # the real one comes back after the test
     if log is not None:
         monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_SLEEP", str(sleep))
@@ -157,8 +167,9 @@ sys.exit(runner.main(sys.argv[2:]))
 '''
 
 
-def _start(sandbox: Path, *args: str, sleep: float) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "lib"), FAKE_SLEEP=str(sleep), FAKE_LOG=str(sandbox / "fake.log"))
+def _start(sandbox: Path, *args: str, gate: Path | None = None) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "lib"), FAKE_LOG=str(sandbox / "fake.log"),
+               FAKE_GATE=str(gate) if gate else "")
     return subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, str(sandbox / "notebooks"), "--profile", "quick", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -166,21 +177,28 @@ def _start(sandbox: Path, *args: str, sleep: float) -> subprocess.Popen:
 def test_two_runs_started_a_moment_apart_both_finish_and_publish(sandbox):
     """The bug: the second run deleted the first's staging (same folder) and the first crashed. Now the second
     either stops naming the first's PID, or with --wait runs after it (and skips, the results being fresh)."""
-    first = _start(sandbox, sleep=3.0)
+    gate = sandbox / "gate"
+    first = _start(sandbox, gate=gate)  # its notebook runs until the gate opens
     lock = sandbox / "cache/locks/quick/00_a.lock"
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     while not (lock.exists() and lock.read_text().strip()):
         assert time.time() < deadline and first.poll() is None, first.communicate()
         time.sleep(0.05)
-    second = _start(sandbox, sleep=0.0)
-    waiter = _start(sandbox, "--wait", sleep=0.0)
+    second = _start(sandbox)
     out2, err2 = second.communicate(timeout=60)
+    waiter = _start(sandbox, "--wait")
+    seen = []
+    while not any("waiting" in line for line in seen):
+        line = waiter.stdout.readline()
+        assert line, (seen, waiter.stderr.read())  # it ended without waiting
+        seen.append(line)
+    gate.touch()
     out1, err1 = first.communicate(timeout=60)
     out3, err3 = waiter.communicate(timeout=60)
     assert first.returncode == 0, err1
     assert second.returncode == 3 and f"PID {first.pid}" in err2, (out2, err2)
     assert waiter.returncode == 0, err3
-    assert "waiting" in out3 and "skipped" in out3
+    assert "skipped" in out3
     assert (sandbox / "results/quick/tour/table1.csv").read_text() == f"written by {first.pid}\n"
     assert [c["pid"] for c in _calls(sandbox)] == [first.pid]  # the notebook ran once
     assert not list((sandbox / "cache/staging/quick").iterdir())
