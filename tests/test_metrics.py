@@ -153,3 +153,36 @@ def test_tsne_figure_runs_seeded():
     x = np.r_[rng.normal(0, 1, (10, 5)), rng.normal(5, 1, (10, 5))]
     fig = M.tsne_figure(x, np.repeat([0, 1], 10), style=np.tile(["clean", "occluded"], 10), names=["a", "b"])
     assert len(fig.axes) == 1 and len(fig.axes[0].collections) >= 1
+
+
+def test_mean_interval_agrees_with_scipy_bootstrap():
+    from scipy.stats import bootstrap
+
+    rng = np.random.default_rng(1)
+    correct = rng.random(600) < 0.8
+    lo, hi = M.mean_interval(correct, resamples=4000, seed=0)
+    ref = bootstrap((correct.astype(float),), np.mean, n_resamples=4000, method="percentile",
+                    random_state=0).confidence_interval
+    assert abs(lo - ref.low) < 0.01 and abs(hi - ref.high) < 0.01
+    assert lo < correct.mean() < hi
+
+
+def test_eer_interval_brackets_the_eer_and_narrows_with_more_pairs():
+    rng = np.random.default_rng(2)
+
+    def width(n):
+        same = np.arange(n) % 2 == 0
+        scores = rng.normal(same * 1.5, 1.0)
+        lo, hi = M.eer_interval(scores, same, seed=0, resamples=400)
+        assert lo <= M.eer(scores[same], scores[~same]) <= hi
+        return hi - lo
+
+    assert width(4000) < width(200)
+
+
+def test_bootstrap_resamples_whole_clusters():
+    rows = M._cluster_resamples(np.r_[np.arange(5), np.arange(5)], resamples=50, seed=0)
+    assert rows.shape == (50, 10)
+    ids = rows % 5  # both turns of a pair share its id
+    assert all(sorted(np.bincount(r, minlength=5)) == sorted(np.bincount(r, minlength=5)) for r in ids)
+    assert np.all(np.bincount(ids[0], minlength=5) % 2 == 0)  # each drawn pair brings both its scores

@@ -169,6 +169,7 @@ class FoldAccuracy(NamedTuple):
     std: float
     folds: np.ndarray       # accuracy per fold
     thresholds: np.ndarray  # threshold used on each fold (chosen on the other folds)
+    correct: np.ndarray     # per pair: decided right at its fold's threshold
 
 
 def best_threshold(scores: np.ndarray, same: np.ndarray) -> tuple[float, float]:
@@ -200,14 +201,49 @@ def lfw_accuracy(scores: ArrayLike, same: ArrayLike, folds: int | ArrayLike = 10
         fold_id = np.repeat(np.arange(k), np.diff(np.linspace(0, s.size, k + 1).astype(int)))
     else:
         fold_id = np.asarray(folds).ravel()
-    accs, ths = [], []
+    accs, ths, correct = [], [], np.zeros(s.size, bool)
     for f in np.unique(fold_id):
         test = fold_id == f
         th, _ = best_threshold(s[~test], y[~test])
-        accs.append(np.mean((s[test] > th) == y[test]))
+        correct[test] = (s[test] > th) == y[test]
+        accs.append(correct[test].mean())
         ths.append(th)
     accs = np.asarray(accs)
-    return FoldAccuracy(float(accs.mean()), float(accs.std()), accs, np.asarray(ths))
+    return FoldAccuracy(float(accs.mean()), float(accs.std()), accs, np.asarray(ths), correct)
+
+
+def _cluster_resamples(cluster: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """(R, N) row indices of ``resamples`` bootstrap draws that resample whole clusters (a View-2 pair and
+    its two occlusion turns move together), seeded; clusters must all have the same size."""
+    ids, inverse, counts = np.unique(cluster, return_inverse=True, return_counts=True)
+    if counts.min() != counts.max():
+        raise ValueError("bootstrap clusters must all have the same number of scores")
+    members = np.argsort(inverse, kind="stable").reshape(len(ids), counts[0])
+    draw = np.random.default_rng(seed).integers(len(ids), size=(resamples, len(ids)))
+    return members[draw].reshape(resamples, -1)
+
+
+def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap replicates."""
+    lo, hi = np.nanpercentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def eer_interval(scores: ArrayLike, same: ArrayLike, cluster: ArrayLike | None = None, resamples: int = 1000,
+                 seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Seeded bootstrap interval of :func:`eer` over pairs (whole ``cluster``s resampled together)."""
+    s, y = np.asarray(scores, np.float64).ravel(), np.asarray(same, bool).ravel()
+    rows = _cluster_resamples(np.arange(s.size) if cluster is None else np.asarray(cluster), resamples, seed)
+    reps = [eer(s[r][y[r]], s[r][~y[r]]) if y[r].any() and (~y[r]).any() else np.nan for r in rows]
+    return bootstrap_interval(np.asarray(reps), level)
+
+
+def mean_interval(correct: ArrayLike, cluster: ArrayLike | None = None, resamples: int = 1000, seed: int = 0,
+                  level: float = 0.95) -> tuple[float, float]:
+    """Seeded bootstrap interval of a mean of per-pair values (e.g. 0/1 correctness at the fold thresholds)."""
+    c = np.asarray(correct, np.float64).ravel()
+    rows = _cluster_resamples(np.arange(c.size) if cluster is None else np.asarray(cluster), resamples, seed)
+    return bootstrap_interval(c[rows].mean(1), level)
 
 
 # --------------------------------------------------------------------------------------------- identification

@@ -13,10 +13,12 @@ from .protocols import verification
 
 
 def verification_cells(name: str, result: dict, fars: Sequence[float]) -> list[Cell]:
-    """Table cells (percent) of one :func:`verification` result: accuracy, EER, TAR@FAR, occluded area,
-    scored pairs."""
+    """Table cells (percent) of one :func:`verification` result: accuracy and EER with their 95 % bootstrap
+    intervals, TAR@FAR, occluded area, scored pairs."""
     area = result["occluded_area"]
-    return [Cell(name, "accuracy", 100 * result["accuracy"]), Cell(name, "EER", 100 * result["eer"]),
+    (a_lo, a_hi), (e_lo, e_hi) = result["accuracy_ci"], result["eer_ci"]
+    return [Cell(name, "accuracy", 100 * result["accuracy"], ci_low=100 * a_lo, ci_high=100 * a_hi),
+            Cell(name, "EER", 100 * result["eer"], ci_low=100 * e_lo, ci_high=100 * e_hi),
             *[Cell(name, f"TAR@FAR={f:g}", 100 * result[f"tar@far={f:g}"]) for f in fars],
             Cell(name, "occluded area", None if np.isnan(area) else 100 * area),
             Cell(name, "scored pairs", result["scored_pairs"], unit="pairs")]
