@@ -86,3 +86,28 @@ def test_bad_inputs(data_root):
         load_faces("orl", -3)
     with pytest.raises(ValueError, match="folds"):
         lfw_pairs([0, 11])
+
+
+def test_a_truncated_jpeg_is_named_with_make_data(tmp_path, data_root):
+    from occface.faces.data import DamagedImageError, list_images, read_rgb
+
+    good = data_root / list_images("lfw")[0]
+    bad = tmp_path / good.name
+    bad.write_bytes(good.read_bytes()[:2000])
+    assert read_rgb(good).size == (250, 250)
+    with pytest.raises(DamagedImageError, match=rf"{bad.name}.*make data"):
+        read_rgb(bad)
+
+
+def test_the_face_cache_key_follows_the_source_files(tmp_path):
+    import os
+
+    from occface.faces.data import source_fingerprint
+
+    f = tmp_path / "a.jpg"
+    f.write_bytes(b"x" * 100)
+    before = source_fingerprint([f])
+    f.write_bytes(b"x" * 40)  # truncated in place
+    assert source_fingerprint([f]) != before
+    os.utime(f, ns=(0, 0))
+    assert source_fingerprint([f]) != before

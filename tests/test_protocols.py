@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from occface.eval.protocols import identification, real_occlusions, score_summary, verification
+from occface.eval.protocols import identification, load_folder, real_occlusions, score_summary, verification
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OCCFACE_DATA"), reason="needs OCCFACE_DATA")
 
@@ -54,23 +54,37 @@ def test_identification_counts_and_ranks_are_monotone():
     assert out["rank1"] <= out["rank5"] <= out["rank10"] == 1.0  # 10 people: rank 10 finds everyone
 
 
-def test_real_occlusions_folder(tmp_path):
-    from PIL import Image
+def test_real_photos_are_aligned_like_lfw(tmp_path, data_root):
+    """LFW photos at their original 250x250 framing, in the real-occlusion layout: every face is detected and
+    aligned onto the template, matching the project's own aligned LFW faces."""
+    import shutil
 
     from occface.faces.data import load_faces
 
     faces = load_faces("lfw", size=32, split="test", min_per_identity=4)
     keep = np.concatenate([np.flatnonzero(faces.identity.numpy() == c)[:4] for c in (0, 1, 2)])
-    for i, (img, ident) in enumerate(zip(faces.images[keep], faces.identity[keep])):
-        part = "clean" if i % 2 else "occluded"
-        arr = (img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
-        if part == "occluded":
-            arr[:20] = 0                                    # a real-looking top occlusion
-        folder = tmp_path / faces.names[int(ident)] / part
+    for i, k in enumerate(keep):
+        folder = tmp_path / faces.names[int(faces.identity[k])] / ("clean" if i % 2 else "occluded")
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(arr).save(folder / f"{i}.png")
+        shutil.copy(data_root / faces.paths[k], folder / f"{i:02d}.jpg")
+    data = load_folder(tmp_path, size=32)
+    assert data.undetected == 0 and data.people == [faces.names[c] for c in (0, 1, 2)]
+    ours = torch.cat([data.occluded.images[:1], data.clean.images[:1]])
+    lfw = faces.images[keep[:2]]
+    assert (ours - lfw).abs().mean() < 0.03  # the same landmarks and warp as the cached LFW faces
     out = real_occlusions(tmp_path, embed=pixels, size=32)
-    assert out["people"] == 3 and out["clean_images"] == out["occluded_images"] == 6
+    assert out["people"] == 3 and out["clean_images"] == out["occluded_images"] == 6 and out["undetected"] == 0
     assert out["scored_pairs"] == out["clean_images"] * out["occluded_images"]
     with pytest.raises(ValueError, match="occluded"):
         real_occlusions(tmp_path / "nothing_here")
+
+
+def test_a_truncated_photo_is_named_with_the_fix(tmp_path, data_root):
+    from occface.faces.data import DamagedImageError, list_images
+
+    src = (data_root / list_images("lfw")[0]).read_bytes()
+    for part in ("clean", "occluded"):
+        (tmp_path / "someone" / part).mkdir(parents=True)
+        (tmp_path / "someone" / part / "a.jpg").write_bytes(src if part == "clean" else src[: len(src) // 3])
+    with pytest.raises(DamagedImageError, match=r"occluded/a\.jpg.*truncated"):
+        load_folder(tmp_path, size=32)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -31,6 +32,7 @@ import torch
 
 from .metrics import (cosine_matrix, eer, eer_interval, lfw_accuracy, mean_interval, psnr, rank_k, ssim,
                       tar_at_far)
+from ..faces.photos import AlignedPhotos
 from ..profiles import Profile, get_profile
 from .recognizers import cached_embeddings, dlib_evaluator
 
@@ -252,38 +254,51 @@ def image_quality(restore: Restore | None, profile: str | Profile, occlusion: di
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm"}
 
 
-def load_folder(root: str | Path, size: int = 64) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
-    """``{"clean"|"occluded": (images (N,3,size,size), person index (N,))}`` of a real-occlusion folder."""
-    from PIL import Image
+@dataclass
+class FolderFaces:
+    """A real-occlusion folder, aligned: ``clean`` / ``occluded`` photos (each an ``AlignedPhotos``), the
+    person index of each, and the people's folder names."""
+    clean: AlignedPhotos
+    clean_person: np.ndarray
+    occluded: AlignedPhotos
+    occluded_person: np.ndarray
+    people: list[str]
+
+    @property
+    def undetected(self) -> int:
+        return self.clean.undetected + self.occluded.undetected
+
+
+def load_folder(root: str | Path, size: int = 64) -> FolderFaces:
+    """A folder of ``<person>/clean/`` and ``<person>/occluded/`` photos, every face detected and aligned on
+    the template like LFW (``occface.faces.photos``; undetected faces use a central box and are counted)."""
+    from ..faces.photos import align_photos
 
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder of <person>/clean/ + <person>/occluded/ faces")
     people = sorted(d.name for d in root.iterdir() if (d / "clean").is_dir() and (d / "occluded").is_dir())
     if not people:
-        raise ValueError(f"{root} holds no <person>/clean/ + <person>/occluded/ folders (see occface.protocols)")
-    out = {}
+        raise ValueError(f"{root} holds no <person>/clean/ + <person>/occluded/ folders "
+                         "(see occface.eval.protocols.load_folder)")
+    parts = {}
     for part in ("clean", "occluded"):
-        imgs, labs = [], []
-        for j, person in enumerate(people):
-            for f in sorted((root / person / part).iterdir()):
-                if f.suffix.lower() in IMAGE_SUFFIXES:
-                    im = Image.open(f).convert("RGB").resize((size, size), Image.BILINEAR)
-                    imgs.append(np.asarray(im, np.float32) / 255)
-                    labs.append(j)
-        if not imgs:
-            raise ValueError(f"no {part} images under {root}")
-        out[part] = (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(), np.array(labs))
-    return out
+        files = [(j, f) for j, person in enumerate(people) for f in sorted((root / person / part).iterdir())
+                 if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files:
+            raise ValueError(f"no {part} images under {root}/*/{part}/")
+        parts[part] = (align_photos([f for _, f in files], size), np.array([j for j, _ in files]))
+    return FolderFaces(*parts["clean"], *parts["occluded"], people)
 
 
 def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Embed | None = None,
                     size: int = 64, far: Iterable[float] = (1e-2, 1e-3), folds: int = 10, seed: int = 0) -> dict:
-    """Score a folder of real occluded faces: every clean x occluded pair (genuine when same person),
+    """Score a folder of real occluded faces (aligned like LFW, see :func:`load_folder`; ``undetected``
+    counts the faces aligned from the central-box fallback): every clean x occluded pair (genuine when same person),
     EER / k-fold accuracy (seeded random folds) / TAR@FAR, plus rank-1 identification of each occluded face
     against all clean faces. ``restore`` is applied to the occluded faces only."""
     data = load_folder(root, size)
-    (ci, cl), (oi, ol) = data["clean"], data["occluded"]
+    ci, cl, oi, ol = data.clean.images, data.clean_person, data.occluded.images, data.occluded_person
     if restore is not None:
         oi = _batched(restore, oi).clamp(0, 1)
     dlib = embed is None
@@ -298,7 +313,7 @@ def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Emb
     best = np.full((len(oi), cl.max() + 1), -np.inf)
     np.maximum.at(best.T, cl, scores.T)
     out.update(rank1=float(np.mean(best.argmax(1) == ol)), people=int(cl.max() + 1), clean_images=len(ci),
-               occluded_images=len(oi))
+               occluded_images=len(oi), undetected=data.undetected)
     return out
 
 

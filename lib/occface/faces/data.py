@@ -23,6 +23,7 @@ from typing import Iterable
 import numpy as np
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
 from .align import METHOD_NAMES, as_hw, load_landmarks, similarity, template
 from ..paths import DataNotFoundError, cache_dir, data_root
@@ -120,7 +121,8 @@ def _person(rel: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- alignment
-def _warp(image: Image.Image, src: np.ndarray, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def warp_to_template(image: Image.Image, src: np.ndarray, hw: tuple[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Similarity-warp one PIL image so ``src`` landmarks land on the template; returns (H,W,3) uint8
     and the landmarks in output pixels."""
     h, w = hw
@@ -141,21 +143,38 @@ def _warp(image: Image.Image, src: np.ndarray, hw: tuple[int, int]) -> tuple[np.
     return np.asarray(out), tform(src).astype(np.float32)
 
 
-def _source_fingerprint(base: Path, name: str) -> bytes:
-    folder = base / ("lfw" if name == "lfw" else "att_faces")
-    sums = folder / "SHA256SUMS"
-    if sums.exists():
-        return sums.read_bytes()
-    return "\n".join(f"{p.relative_to(base)}:{p.stat().st_size}" for p in sorted(folder.rglob("*"))
-                     if p.is_file()).encode()
+class DamagedImageError(ValueError):
+    """An image file cannot be decoded; the message names it and the fix."""
 
 
-def _cache_key(base: Path, name: str, hw: tuple[int, int], marks_file: Path) -> str:
+def read_rgb(path: Path, fix: str = "run `make data`, which verifies every file against the SHA256 lists "
+                                    "and downloads damaged ones again") -> Image.Image:
+    """The image at ``path`` as a decoded RGB PIL image; a truncated or unreadable file raises
+    :class:`DamagedImageError` naming the file and ``fix``."""
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")  # convert() decodes the whole file: truncation surfaces here
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DamagedImageError(f"cannot read image {path} ({type(err).__name__}: {err}); the file is damaged "
+                                f"or truncated: {fix}") from None
+
+
+def source_fingerprint(files: Iterable[Path]) -> bytes:
+    """What a cache built from ``files`` depends on: each file's name, size and modification time (a damaged
+    or replaced image changes the key; ``--check`` verifies contents against the checksums)."""
+    lines = []
+    for f in files:
+        st = f.stat()
+        lines.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(lines).encode()
+
+
+def _cache_key(base: Path, name: str, hw: tuple[int, int], marks: dict) -> str:
     digest = hashlib.sha256()
     for part in (CACHE_VERSION, name, f"{hw[0]}x{hw[1]}"):
         digest.update(part.encode() + b"\0")
-    digest.update(_source_fingerprint(base, name))
-    digest.update(marks_file.read_bytes())
+    digest.update(source_fingerprint(base / p for p in marks["paths"]))
+    digest.update(marks["file"].read_bytes())
     return digest.hexdigest()[:20]
 
 
@@ -164,7 +183,13 @@ def _aligned(name: str, hw: tuple[int, int], base: Path) -> dict:
     """All faces of ``name`` aligned at ``hw``: uint8 (N,H,W,3), landmarks, paths, method; from the cache
     when present, else built (and timed) once."""
     marks = load_landmarks(name)
-    path = cache_dir("faces") / f"{name}_{hw[0]}x{hw[1]}_{_cache_key(base, name, hw, marks['file'])}.npz"
+    paths = marks["paths"]
+    missing = [p for p in paths if not (base / p).exists()]
+    if missing:
+        raise ValueError(f"{base / missing[0]} (and {len(missing) - 1} more) is missing: the landmark file does "
+                         f"not match the data under {base}; check OCCFACE_DATA, run `make data`, or rerun "
+                         f"scripts/compute_landmarks.py {name}")
+    path = cache_dir("faces") / f"{name}_{hw[0]}x{hw[1]}_{_cache_key(base, name, hw, marks)}.npz"
     start = time.perf_counter()
     if path.exists():
         with np.load(path, allow_pickle=False) as f:
@@ -172,17 +197,13 @@ def _aligned(name: str, hw: tuple[int, int], base: Path) -> dict:
             data["paths"] = [str(p) for p in f["paths"]]
         data["seconds"], data["cached"] = time.perf_counter() - start, True
         return data
-    paths = marks["paths"]
-    missing = [p for p in paths[:: max(1, len(paths) // 50)] if not (base / p).exists()]
-    if missing:
-        raise ValueError(f"{base / missing[0]} is missing: the landmark file does not match the data under "
-                         f"{base}; check OCCFACE_DATA or rerun scripts/compute_landmarks.py {name}")
     images = np.empty((len(paths), 3, hw[0], hw[1]), np.uint8)  # stored channel-first: loads need no permute
     out_marks = np.empty((len(paths), 5, 2), np.float32)
-    for i, rel in enumerate(paths):
-        with Image.open(base / rel) as im:
-            face, out_marks[i] = _warp(im.convert("RGB"), marks["landmarks"][i].astype(np.float64), hw)
-            images[i] = face.transpose(2, 0, 1)
+    for i, rel in enumerate(tqdm(paths, desc=f"aligning {name} faces at {hw[0]}x{hw[1]} (cached once)",
+                                 mininterval=2.0)):
+        face, out_marks[i] = warp_to_template(read_rgb(base / rel), marks["landmarks"][i].astype(np.float64),
+                                              hw)
+        images[i] = face.transpose(2, 0, 1)
     data = {"images": images, "landmarks": out_marks, "method": marks["method"], "paths": paths}
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     os.close(fd)
