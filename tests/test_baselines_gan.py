@@ -1,0 +1,83 @@
+"""The generative inpainting / translation baselines (DeepFill, PConv, CycleGAN, CSA, CoopNets) on tiny
+random tensors: output shape and range, known pixels kept where promised, and the total loss of a few
+steps on one fixed batch going down."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+SIZE = 16
+
+
+@pytest.fixture(autouse=True)
+def _seeded_one_thread():
+    """One thread: on a shared 2-core machine, tiny convs only lose from more (and the runs stay stable)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(occluded, clean, mask): a smooth random face-like image with a rectangular hole filled with noise."""
+    g = torch.Generator().manual_seed(1)
+    clean = torch.nn.functional.interpolate(torch.rand(n, 3, 4, 4, generator=g), size=SIZE, mode="bilinear")
+    mask = torch.zeros(n, 1, SIZE, SIZE)
+    mask[:, :, 4:10, 5:12] = 1
+    occluded = clean * (1 - mask) + torch.rand(n, 3, SIZE, SIZE, generator=g) * mask
+    return occluded, clean, mask
+
+
+def _check_inpainter(inpaint, keeps_known: bool = True) -> None:
+    occluded, _, mask = _batch()
+    out = inpaint(occluded, mask)
+    assert out.shape == occluded.shape and out.dtype == torch.float32
+    assert out.min() >= 0 and out.max() <= 1 and torch.isfinite(out).all()
+    if keeps_known:
+        assert torch.equal(out * (1 - mask), occluded * (1 - mask))
+    big = torch.nn.functional.interpolate(occluded, size=2 * SIZE)  # another size: resized there and back
+    assert inpaint(big, torch.nn.functional.interpolate(mask, size=2 * SIZE)).shape == big.shape
+
+
+def _goes_down(history: list[float]) -> None:
+    first, last = sum(history[:3]) / 3, sum(history[-3:]) / 3
+    assert last < first, f"loss went {first:.4f} -> {last:.4f}"
+
+
+# ## DeepFill v1 (CA / GnIpt)
+def _deepfill():
+    from occface.baselines import deepfill as d
+
+    cfg = dataclasses.replace(d.DeepFillConfig.for_profile("quick"), image_size=SIZE, width=4, critic_width=4,
+                              d_steps=2)
+    gen = d.DeepFill(cfg.width)
+    critic = d.GlobalLocalCritic(SIZE, SIZE // 2, width=cfg.critic_width)
+    return d, cfg, gen, critic
+
+
+def test_deepfill_inpaints_in_range_and_keeps_known_pixels():
+    d, cfg, gen, _ = _deepfill()
+    x1, x2 = gen(torch.rand(2, 3, SIZE, SIZE) * 2 - 1, _batch(2)[2])
+    assert x1.shape == x2.shape == (2, 3, SIZE, SIZE) and x2.abs().max() <= 1
+    _check_inpainter(d.composite(gen.eval().predict, SIZE))
+    assert d.ALIASES["ca"] == d.ALIASES["gnipt"] == "deepfill"
+
+
+def test_deepfill_hole_boxes_bound_the_hole():
+    from occface.baselines.deepfill import hole_boxes
+
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[0, :, 2:5, 3:7] = 1
+    assert hole_boxes(mask).tolist() == [[3, 2, 7, 5], [0, 0, 8, 8]]
+
+
+def test_deepfill_total_loss_goes_down_on_a_fixed_batch():
+    d, cfg, gen, critic = _deepfill()
+    steps = d.GANSteps(critic, d.adam(critic.parameters(), 1e-3), d.adam(gen.parameters(), 2e-3))
+    batch = _batch()
+    step = d.make_step(gen, critic, steps, cfg, lambda i: batch)
+    _goes_down([step(i)["g"] for i in range(30)])
