@@ -57,8 +57,20 @@ def test_corrupt_cache_is_moved_aside(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="could not be read") as caught:
         fresh = load_facenet("cpu")
     message = next(str(w.message) for w in caught if "could not be read" in str(w.message))
-    aside = path.with_name(path.name + ".unreadable")
+    (aside,) = path.parent.glob(path.name + ".bad-*")
     assert str(path) in message and str(aside) in message
     assert aside.read_bytes() == b"not a torch file"
     state = torch.load(path, weights_only=True)  # re-converted and cached again
     assert torch.equal(state["Bottleneck.bias"], fresh.net.Bottleneck.bias)
+
+
+def test_identity_and_feature_networks_are_frozen_and_differentiable():
+    from occface.nn.identity import feature_network, identity_network
+
+    x = torch.rand(2, 3, 32, 32, requires_grad=True)
+    emb = identity_network("cpu")(x)
+    feats = feature_network("cpu")(x)
+    assert emb.shape == (2, 512) and len(feats) == 4
+    (emb.sum() + sum(f.mean() for f in feats)).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert not any(p.requires_grad for p in identity_network("cpu").parameters())

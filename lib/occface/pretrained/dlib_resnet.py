@@ -12,10 +12,7 @@ zero-pads the smaller tensor at the bottom/right (and in channels: the skip has 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ from torch import nn
 
 from ..faces.align import model_path
 from ..paths import cache_dir
+from .cache import load_or_convert
 from ..runtime import get_device
 
 DAT_NAME = "dlib_face_recognition_resnet_model_v1.dat"
@@ -292,29 +290,11 @@ def _cache_file(dat: str | Path | None = None) -> Path:
     return cache_dir("pretrained") / f"dlib_resnet_v1-{digest}.pt"
 
 
-def _load_cached(net: DlibResNet, path: Path) -> bool:
-    """Load ``path`` into ``net``; an unreadable file is reported by path, moved aside and False returned."""
-    try:
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return True
-    except Exception as err:  # any failure (truncated, not a zip, wrong keys) means: convert again
-        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.replace(aside)
-        warnings.warn(f"cached dlib ResNet weights {path} could not be read ({type(err).__name__}: {err}); "
-                      f"moved to {aside} and converting again", stacklevel=3)
-        return False
-
-
 def load_dlib_resnet(device: str | torch.device | None = None, channels_last: bool = False) -> DlibResNet:
     """dlib's ResNet in torch, in eval mode with frozen weights (converted from the .dat once, then cached)."""
     dat = model_path(DAT_NAME)
-    path, net = _cache_file(dat), DlibResNet(channels_last)
-    if not (path.exists() and _load_cached(net, path)):
-        state = convert_dlib_dat(dat)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent converters never share one
-        torch.save(state, tmp)
-        tmp.replace(path)  # atomic: an interrupted save never leaves a half-written cache
-        net.load_state_dict(state)
+    net = DlibResNet(channels_last)
+    load_or_convert(net, _cache_file(dat), lambda: convert_dlib_dat(dat), "dlib ResNet")
     net = net.to(torch.device(device) if device else get_device()).eval().requires_grad_(False)
     return net.to(memory_format=torch.channels_last) if channels_last else net
 

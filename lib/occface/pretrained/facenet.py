@@ -8,7 +8,6 @@ under ``<cache>/pretrained`` (never in git). OpenCV stays the reference: ``compa
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..paths import cache_dir
+from .cache import load_or_convert
 from ..runtime import get_device
 
 CHIP_SIZE = 160
@@ -245,28 +245,10 @@ def _cache_file() -> Path:
     return cache_dir("pretrained") / f"facenet-20180408-102900-{graph_path().stat().st_size}.pt"
 
 
-def _load_cached(net: InceptionResNetV1, path: Path) -> bool:
-    """Load ``path`` into ``net``; an unreadable file is moved aside (with a warning) and False returned."""
-    try:
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return True
-    except Exception as err:  # truncated, foreign or stale file: re-converting is cheap, failing is not
-        aside = path.with_name(path.name + ".unreadable")
-        path.replace(aside)
-        warnings.warn(f"cached FaceNet weights {path} could not be read ({type(err).__name__}: "
-                      f"{str(err)[:200]}); moved aside to {aside}, converting again from OpenCV", stacklevel=3)
-        return False
-
-
 def load_facenet(device: str | torch.device | None = None) -> FaceNet:
     """FaceNet ready to embed our aligned faces; converted from OpenCV on first use, then read from the cache."""
-    net, path = InceptionResNetV1(), _cache_file()
-    if not (path.exists() and _load_cached(net, path)):
-        state = convert_from_opencv()
-        net.load_state_dict(state)  # strict: every converted name and shape must match the port
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(path)  # atomic: an interrupted save never leaves a half-written cache
+    net = InceptionResNetV1()
+    load_or_convert(net, _cache_file(), convert_from_opencv, "FaceNet")
     return FaceNet(net).to(get_device(device))
 
 
