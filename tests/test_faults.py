@@ -16,9 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-import types
 import zipfile
 from pathlib import Path
 

@@ -112,7 +112,7 @@ def test_gradient_penalty_sums_one_term_per_critic_output_and_reaches_critic_wei
 
 # --- occface.nn.gan: alternating steps -------------------------------------------------------------------
 
-from occface.nn.gan import GANSteps, d_step, g_step, set_requires_grad  # noqa: E402
+from occface.nn.gan import GANSteps, g_step, set_requires_grad  # noqa: E402
 
 
 def _toy_gan():

@@ -1,9 +1,7 @@
-import math
 
 import pytest
 import torch
 
-from occface.faces.align import template
 from occface.faces.occlusion import (GEOMETRIC, KINDS, PLACEMENTS, occlude, pattern_labels, proximate_patterns,
                                template_names)
 

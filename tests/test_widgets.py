@@ -3,7 +3,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from occface.widgets import draw, explorer, render  # noqa: E402
 

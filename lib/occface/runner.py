@@ -46,7 +46,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .paths import (DATA_FOLDERS, REPO_ROOT, CacheNotWritableError, DataNotFoundError, cache_dir, cache_root,
+from .paths import (DATA_FOLDERS, REPO_ROOT, DataNotFoundError, cache_dir, cache_root,
                     data_root, results_root)
 from .profiles import PROFILES, Profile, get_profile
 

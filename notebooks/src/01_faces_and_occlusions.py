@@ -13,7 +13,6 @@ profile = "quick"
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 from occface.faces.data import load_faces

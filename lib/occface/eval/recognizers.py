@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..faces.align import model_path, similarity_matrix
+from ..faces.align import similarity_matrix
 from ..nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
 from ..nn.margins import LOSSES, MarginSoftmax
 from ..paths import cache_dir

@@ -22,7 +22,7 @@ from ...faces.pairs import occlude_mixed
 from ...results import Cell
 from ...tables import Table
 from .published import PAPER, THRESHOLDS
-from .train import GROUPS, MAIN, FROMModels
+from .train import ALIASES, GROUPS, MAIN, FROMModels
 
 REGION_LABELS = {"from_left_face": "left", "from_right_face": "right", "from_upper_face": "upper",
                  "from_lower_face": "lower", "from_left_eye": "left eye", "from_right_eye": "right eye",
