@@ -1,0 +1,153 @@
+"""OA-GAN's training data (Sec. III-C, IV-A) on LFW's training people: paired faces with synthetic occluders,
+unpaired natural occlusions, and the ten attributes of the discriminator's head.
+
+- **Paired** (x, x_gt): clean training faces, occluded afresh in every batch by one of the nine kinds (one
+  per face) from the *training* half of the templates, on the landmarks, rotated up to +-15 degrees (the
+  official ``utils/util.py``); the paper's 640 occluder types and 1e8 pairs become our templates drawn anew.
+- **Natural** (X, Y): the paper's CelebA "wearing glasses" split and its own glasses/respirator set become
+  LFW photos that Kumar et al.'s attribute classifiers (``$OCCFACE_DATA/lfw/attributes``, binarised) flag as
+  Sunglasses, Eyeglasses or Wearing Hat (X), and photos flagged as none of these nor Obstructed Forehead (Y).
+  Only the training people are used (``load_faces(split="train")``, matched by image path).
+- **Attributes**: CelebA's ten of Sec. III-B under LFW's nearest names (``LFW_NAMES``), 0/1 per photo.
+
+Without the attributes folder, X falls back to synthetically occluded faces shown *without* their clean pair
+(and Y to other clean faces), and the attribute head is dropped; ``OAGANData.note`` says which was used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...faces.occlusion import KINDS, occlude
+from ...paths import DataNotFoundError, data_root
+from .model import ATTRIBUTES
+
+LFW_NAMES = {"5_o_Clock_Shadow": "5 o' Clock Shadow", "Goatee": "Goatee", "Heavy_Makeup": "Heavy Makeup",
+             "Male": "Male", "Mustache": "Mustache", "No_Beard": "No Beard", "Pale_Skin": "Pale Skin",
+             "Sideburns": "Sideburns", "Wearing_Lipstick": "Wearing Lipstick", "Young": "Youth"}
+OCCLUDING = ("Sunglasses", "Eyeglasses", "Wearing Hat")
+NOT_CLEAN = OCCLUDING + ("Obstructed Forehead",)
+ROTATION = 15.0  # degrees, the official occluder synthesis
+
+
+def attributes_folder(root: str | Path | None = None) -> Path | None:
+    """``<data>/lfw/attributes`` when it holds the attribute matrix and its file list, else None."""
+    try:
+        base = Path(root) if root is not None else data_root(required=("lfw",))
+    except DataNotFoundError:
+        return None
+    folder = base / "lfw" / "attributes"
+    ok = (folder / "lfw_binary_attributes2.npz").is_file() and (folder / "filelist.txt").is_file()
+    return folder if ok else None
+
+
+def _key(path: str) -> str:
+    """``Person/Person_0001.jpg``: the part both path conventions share."""
+    return "/".join(Path(path).parts[-2:])
+
+
+def lfw_attributes(paths: list[str], folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(values (N,74) bool, known (N,) bool, names) for the LFW images ``paths``; rows without a score are
+    False and ``known`` False (90 of LFW's 13,233 images have none)."""
+    with np.load(folder / "lfw_binary_attributes2.npz") as f:
+        data, names = f["data"].astype(bool), [n.decode() for n in f["attrname"]]
+    rows = {_key(line.strip()): i for i, line in enumerate((folder / "filelist.txt").read_text().splitlines())}
+    idx = np.array([rows.get(_key(p), -1) for p in paths])
+    known = idx >= 0
+    values = np.where(known[:, None], data[np.maximum(idx, 0)], False)
+    return values, known, names
+
+
+def occlude_rotated(images: Tensor, landmarks: Tensor, seed: int, templates: str = "train",
+                    rotation: float = ROTATION, kinds: tuple[str, ...] = KINDS) -> tuple[Tensor, Tensor, list[str]]:
+    """One random kind per face, placed on its landmarks with up to +-``rotation`` degrees (``occlude_mixed``
+    takes no rotation). Returns (occluded images, mask 1 = occluder, kind per face)."""
+    rng = np.random.default_rng(seed)
+    kind_of = rng.integers(len(kinds), size=len(images))
+    out, mask = images.clone(), torch.zeros(len(images), 1, *images.shape[-2:])
+    for k in np.unique(kind_of):
+        sub = torch.from_numpy(np.flatnonzero(kind_of == k))
+        occ = occlude(images[sub], kinds[k], placement="semantic", landmarks=landmarks[sub],
+                      seed=int(rng.integers(2 ** 31)), templates=templates, rotation=rotation)
+        out[sub], mask[sub] = occ.images, occ.mask
+    return out, mask, [kinds[k] for k in kind_of]
+
+
+@dataclass
+class PairedBatch:
+    occluded: Tensor
+    clean: Tensor
+    mask: Tensor        # the true occluder mask, 1 = hole (never used as supervision, as the paper)
+    attrs: Tensor | None
+    known: Tensor | None
+
+
+@dataclass
+class OAGANData:
+    """Training faces with landmarks, their attributes (N,A; A = 0 without labels), and the indices of the
+    natural occluded set X, the clean set Y and the faces that get synthetic occluders."""
+    images: Tensor
+    landmarks: Tensor
+    attrs: Tensor
+    known: Tensor
+    natural: Tensor
+    clean: Tensor
+    paired: Tensor
+    source: str
+    note: str
+
+    @property
+    def attributes(self) -> int:
+        return self.attrs.shape[1]
+
+    def paired_batch(self, gen: torch.Generator, size: int) -> PairedBatch:
+        """Clean faces of Y and their synthetic occlusion (training templates, +-15 degrees)."""
+        idx = self.paired[torch.randint(len(self.paired), (size,), generator=gen)]
+        seed = int(torch.randint(2 ** 31, (1,), generator=gen))
+        occ, mask, _ = occlude_rotated(self.images[idx], self.landmarks[idx], seed)
+        attrs = (self.attrs[idx], self.known[idx]) if self.attributes else (None, None)
+        return PairedBatch(occ, self.images[idx], mask, *attrs)
+
+    def natural_batch(self, gen: torch.Generator, size: int) -> tuple[Tensor, Tensor]:
+        """(occluded faces of X, unrelated clean faces of Y for the critic's real side); no pairs."""
+        x = self.natural[torch.randint(len(self.natural), (size,), generator=gen)]
+        y = self.clean[torch.randint(len(self.clean), (size,), generator=gen)]
+        if self.source == "synthetic":
+            seed = int(torch.randint(2 ** 31, (1,), generator=gen))
+            return occlude_rotated(self.images[x], self.landmarks[x], seed)[0], self.images[y]
+        return self.images[x], self.images[y]
+
+
+def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = True,
+              root: str | Path | None = None) -> OAGANData:
+    """LFW training people at ``size``; natural sets from the attribute scores when ``attributes`` and the
+    folder exists, otherwise the synthetic fallback (no attribute head)."""
+    from ...faces.data import load_faces
+
+    faces = load_faces("lfw", size=size, split="train", max_images=max_images, seed=seed, root=root)
+    folder = attributes_folder(root) if attributes else None
+    everyone = torch.arange(len(faces))
+    if folder is None:
+        half = torch.randperm(len(faces), generator=torch.Generator().manual_seed(seed))
+        x, y = half[: len(faces) // 2].sort().values, half[len(faces) // 2:].sort().values
+        why = "no lfw/attributes folder" if attributes else "attributes switched off"
+        return OAGANData(faces.images, faces.landmarks, torch.zeros(len(faces), 0), torch.zeros(len(faces)),
+                         x, y, everyone, "synthetic",
+                         f"natural batches: synthetic occluders shown without their clean pair ({why}); "
+                         "no attribute head")
+    values, known, names = lfw_attributes(faces.paths, folder)
+    col = {n: values[:, names.index(n)] for n in names}
+    occluded = known & np.any([col[n] for n in OCCLUDING], axis=0)
+    clean = known & ~np.any([col[n] for n in NOT_CLEAN], axis=0)
+    attrs = torch.from_numpy(np.stack([col[LFW_NAMES[a]] for a in ATTRIBUTES], 1).astype(np.float32))
+    x, y = torch.from_numpy(np.flatnonzero(occluded)), torch.from_numpy(np.flatnonzero(clean))
+    note = (f"natural set X: {len(x)} training photos flagged Sunglasses / Eyeglasses / Wearing Hat by Kumar et "
+            f"al.'s classifiers; clean set Y: {len(y)} flagged none of these nor Obstructed Forehead; paired "
+            f"faces are Y with synthetic occluders; attributes: LFW's names for CelebA's ten (Young = Youth)")
+    return OAGANData(faces.images, faces.landmarks, attrs, torch.from_numpy(known.astype(np.float32)),
+                     x, y, y, "lfw-attributes", note)
