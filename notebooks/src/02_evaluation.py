@@ -12,7 +12,10 @@
 # One independent judge scores every de-occluder of the five papers: **dlib's 128-D ResNet**
 # (face-recognition-models, 99.38% published LFW accuracy), never trained here. It stands in for the
 # papers' ArcFace / VGGFace2 evaluators. Our faces are aligned to one fixed five-point template; the
-# evaluator warps them (one `grid_sample` per batch) to dlib's own 150x150 chip geometry.
+# evaluator warps them (one `grid_sample` per batch) to dlib's own 150x150 chip geometry. dlib's network
+# runs in torch (`occface.pretrained.dlib_resnet`, read from dlib's own model file): the first cell below
+# checks that it gives dlib's descriptors. A second pretrained judge, **FaceNet** (Inception-ResNet-v1,
+# CASIA-WebFace, `occface.pretrained.facenet`), scores beside it.
 #
 # Protocol (`occface.eval.protocols.verification`): held-out LFW View-2 pairs (folds 6-10, people never
 # trained on); one image of each pair occluded, the first and then the second (RLA's protocol, doubling the
@@ -38,11 +41,13 @@ import numpy as np
 import torch
 
 from occface.eval import metrics, protocols
+from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.eval.sweeps import kind_sweep, region_sweep, scale_sweep, verification_cells
 from occface.faces.data import load_faces
 from occface.faces.occlusion import occlude
+from occface.pretrained.dlib_resnet import compare_with_dlib
+from occface.pretrained.facenet import compare_with_opencv, load_facenet
 from occface.profiles import get_profile
-from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.results import Cell, Results
 from occface.runtime import seed_everything
 
@@ -52,13 +57,36 @@ P = get_profile(profile)
 SEED = 0
 seed_everything(SEED)
 res = Results("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10 (held out)", SEED)
-# dlib's ResNet costs ~0.1 s a face on one CPU core, so the sweeps use a seeded, balanced subset of pairs
-# (each sweep pair embeds two occluded faces); the clean reference uses more.
-BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10), "default": dict(clean=P.eval_pairs // 3, sweep=80, tsne=20),
-          "full": dict(clean=P.eval_pairs, sweep=600, tsne=20)}[P.name]
+# the clean reference uses every held-out pair at default; each sweep row a seeded, balanced subset (each
+# sweep pair embeds two occluded faces)
+BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10, check=40),
+          "default": dict(clean=3000, sweep=1000, tsne=20, check=500),
+          "full": dict(clean=3000, sweep=3000, tsne=20, check=1000)}[P.name]
 FARS = (1e-2, 1e-3)
 print(P.name, "image size", P.image_size, "budget", BUDGET)
 
+
+# %% [markdown]
+# ## The evaluator in torch gives dlib's descriptors
+# The same 150x150 chips through dlib's own `compute_face_descriptor` and through the torch port: the
+# largest per-dimension difference, and whether every pair of these faces gets the same same/different
+# decision at dlib's 0.6 threshold.
+
+# %%
+check_faces = load_faces("lfw", size=P.image_size, split="test", max_images=BUDGET["check"], seed=SEED)
+agree = compare_with_dlib(dlib_evaluator().chips(check_faces.images))
+facenet = load_facenet()
+fn_agree = compare_with_opencv(facenet.chips(check_faces.images[: min(200, BUDGET["check"])]))
+res.table("evaluator_ports", [
+    Cell("torch-dlib vs dlib", "faces", agree["n"], unit="faces"),
+    Cell("torch-dlib vs dlib", "max |diff| per dimension", agree["max_abs_diff"], unit=""),
+    Cell("torch-dlib vs dlib", "same decisions at 0.6 (%)", 100 * agree["decisions_agree"], unit="%"),
+    Cell("torch-FaceNet vs OpenCV", "faces", fn_agree["n"], unit="faces"),
+    Cell("torch-FaceNet vs OpenCV", "min cosine", fn_agree["min_cosine"], unit="")],
+    title="The ported evaluators against their originals", digits=7,
+    notes=[f"decisions over all {agree['n_pairs']} pairs of the {agree['n']} faces"])
+print(f"torch vs dlib: max |diff| {agree['max_abs_diff']:.1e}, {100 * agree['decisions_agree']:.2f}% of "
+      f"{agree['n_pairs']} decisions agree; FaceNet vs OpenCV: min cosine {fn_agree['min_cosine']:.6f}")
 
 # %%
 started = time.perf_counter()
@@ -133,22 +161,24 @@ plt.close(fig)
 
 # %%
 recognizers = {arch: train_recognizer(arch, profile, seed=SEED) for arch in ("lresnet", "lightcnn")}
-compare = {"dlib": None, **{k: m.embed for k, m in recognizers.items()}}
+compare = {"dlib": None, "FaceNet": facenet.embed, **{k: m.embed for k, m in recognizers.items()}}
 conds = {"clean": None, "sunglasses": dict(kind="sunglasses", templates="test"),
          "mouth_mask": dict(kind="mouth_mask", templates="test"), "Occ-LFW-2.0": dict(kind="hand", placement="random",
                                                                                         scale=2.0, templates="test")}
 cells, rec = [], {}
 for name, embed in compare.items():
     for cond, occ in conds.items():
-        pairs = BUDGET["sweep"] if embed is None else P.eval_pairs  # trained nets are cheap: use every pair
+        pairs = BUDGET["sweep"] if name in ("dlib", "FaceNet") else P.eval_pairs  # trained nets are cheap
         r = protocols.verification(profile, occlusion=occ, embed=embed, max_pairs=pairs, far=FARS)
         rec[name, cond] = r
-        cells.append(Cell(name, cond, 100 * r["accuracy"]))
+        lo, hi = r["accuracy_ci"]
+        cells.append(Cell(name, cond, 100 * r["accuracy"], ci_low=100 * lo, ci_high=100 * hi))
 for k, m in recognizers.items():
     cells.append(Cell(k, "train images", m.info.train_images, unit="images"))
     cells.append(Cell(k, "identities", m.info.classes, unit="identities"))
 res.table("recognizers", cells, title="10-fold verification accuracy: our recognizers beside dlib",
-          notes=[f"dlib rows on {BUDGET['sweep']} pairs, ours on {P.eval_pairs} pairs (x2 turns when occluded).",
+          notes=[f"dlib and FaceNet rows on {BUDGET['sweep']} pairs, ours on {P.eval_pairs} pairs (x2 turns when "
+                 "occluded).",
                  f"{P.steps} steps, batch {P.batch}, width {P.width}, input {P.recog_size}."])
 for (name, cond), r in rec.items():
     print(f"{name:>9} {cond:>12} acc {100 * r['accuracy']:5.1f}%  EER {100 * r['eer']:5.1f}%  ({r['scored_pairs']} pairs)")
