@@ -57,10 +57,10 @@ PER_PROFILE: dict[str, dict] = {
     "quick": dict(batch=32, lr=2e-3, stage1_steps=120, stage2_steps=40, stage3_steps=60, ip_pretrain_d_steps=10,
                   ip_steps=30, baseline_steps=120, pca_components=50, src_atoms=400, src_nonzero=10,
                   table_pairs=10, table_rows=("Upper face / Sunglasses", "Lower face / Mask")),
-    # dlib scores ~10 faces/s on this CPU: 88 cells x 2 x 50 faces is most of the budget
+    # 300 View-2 pairs a cell (600 scored): with the torch evaluator, 88 cells fit the CPU budget
     "default": dict(batch=32, lr=1.5e-3, stage1_steps=700, stage2_steps=200, stage3_steps=400,
                     ip_pretrain_d_steps=40, ip_steps=200, baseline_steps=800, pca_components=200, src_atoms=2000,
-                    src_nonzero=20, occlusions_per_face=2, table_pairs=50),
+                    src_nonzero=20, occlusions_per_face=2, table_pairs=300),
     "full": dict(batch=64, lr=1e-3, stage1_steps=30000, stage2_steps=5000, stage3_steps=20000,
                  ip_pretrain_d_steps=2000, ip_steps=10000, baseline_steps=20000, occlusions_per_face=2),
 }
