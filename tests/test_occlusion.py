@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from occface.faces.align import template
 from occface.faces.occlusion import (GEOMETRIC, KINDS, PLACEMENTS, occlude, pattern_labels, proximate_patterns,
                                template_names)
 
@@ -132,3 +133,36 @@ def test_bad_inputs(monkeypatch, tmp_path):
     monkeypatch.delenv("OCCFACE_DATA", raising=False)
     with pytest.raises(ValueError, match="OCCFACE_DATA"):
         occlude(x, "sunglasses")
+
+
+@pytest.mark.parametrize("bad, name", [
+    (lambda lm: lm.index_fill(0, torch.tensor([2]), float("nan")), "a missed detection"),
+    (lambda lm: torch.full_like(lm, float("nan")), "no detection at all"),
+    (lambda lm: lm / 64.0, "landmarks normalised to [0,1]"),
+])
+def test_unusable_landmarks_are_refused_naming_the_rows(bad, name):
+    faces = torch.rand(4, 3, 64, 64)
+    lm = torch.from_numpy(template(64)).float().expand(4, 5, 2).clone()
+    with pytest.raises(ValueError, match=r"landmarks of images \[.*\] are unusable"):
+        occlude(faces, "block_black", landmarks=bad(lm))
+
+
+def test_non_finite_pixels_and_rotation_are_refused():
+    faces = torch.rand(3, 3, 32, 32)
+    faces[1, 0, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"images \[1\] contain NaN"):
+        occlude(faces, "block_black")
+    with pytest.raises(ValueError, match="rotation must be a finite"):
+        occlude(torch.rand(2, 3, 32, 32), "block_black", rotation=float("nan"))
+
+
+def test_numpy_scalars_and_half_precision_are_accepted():
+    import numpy as np
+
+    faces = torch.rand(2, 3, 32, 32)
+    ref = occlude(faces, "block_black", scale=1.0, seed=0)
+    assert torch.equal(occlude(faces, "block_black", scale=np.float32(1.0), seed=0).images, ref.images)
+    assert torch.equal(occlude(faces, "block_black", scale=np.int64(1), seed=0).images, ref.images)
+    half = occlude(faces.half(), "block_black", seed=0)
+    assert half.images.dtype == torch.float16
+    assert torch.allclose(half.images.float(), occlude(faces.half().float(), "block_black", seed=0).images, atol=1e-3)
