@@ -60,3 +60,18 @@ def test_failed_atomic_write_leaves_nothing_behind(tmp_path, monkeypatch):
         atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_figure_footer_sits_below_the_axis_label(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("OCCFACE_RESULTS", str(tmp_path))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_xlabel("occluded area (% of the aligned face image)")
+    Results("evaluation", "quick", "LFW", 0).figure("t", fig, title="t")
+    renderer = fig.canvas.get_renderer()
+    footer = fig.texts[-1].get_window_extent(renderer)
+    label = ax.xaxis.label.get_window_extent(renderer)
+    assert footer.y1 <= label.y0

@@ -168,7 +168,9 @@ class Results:
         labels = self.labels
         footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
                   f"{labels['hardware']}")
-        fig.text(0.005, 0.003, footer, fontsize=6, color="0.35", ha="left", va="bottom")
+        # below everything already drawn (axis labels included), so the footer never covers them
+        bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+        fig.text(0.005, min(0.003, bottom - 0.01), footer, fontsize=6, color="0.35", ha="left", va="top")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
                     metadata={"Title": title, "Description": footer, "Software": "occface"})
