@@ -42,3 +42,24 @@ def image_grid(rows: dict[str, torch.Tensor], titles: Sequence[str] | None = Non
         axes[0, c].set_title(title, fontsize=fontsize)
     fig.tight_layout()
     return fig
+
+
+def label_points(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str], fontsize: int = 6,
+                 gap: float = 1.15) -> None:
+    """Annotate scatter points without overlapping labels: labels are stacked upwards (in display space)
+    wherever two would collide, with a thin leader line to their point."""
+    fig = ax.figure
+    fig.canvas.draw()  # positions in pixels need a laid-out figure
+    renderer = fig.canvas.get_renderer()
+    placed: list = []
+    order = sorted(range(len(names)), key=lambda i: (ys[i], xs[i]))
+    for i in order:
+        text = ax.annotate(str(names[i]), (xs[i], ys[i]), xytext=(3, 3), textcoords="offset points",
+                           fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.3, color="0.5"))
+        box = text.get_window_extent(renderer)
+        dy = 3.0
+        while any(box.overlaps(other) for other in placed):
+            dy += box.height * gap / (fig.dpi / 72)
+            text.set_position((3, dy))
+            box = text.get_window_extent(renderer)
+        placed.append(box)

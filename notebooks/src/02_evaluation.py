@@ -47,6 +47,7 @@ from occface.faces.data import load_faces
 from occface.faces.occlusion import occlude
 from occface.pretrained.dlib_resnet import compare_with_dlib
 from occface.pretrained.facenet import compare_with_opencv, load_facenet
+from occface.plots import label_points
 from occface.profiles import get_profile
 from occface.results import Cell, Results
 from occface.runtime import seed_everything
@@ -143,8 +144,7 @@ for label, group, marker in groups:
     xs = [100 * v["occluded_area"] for v in group.values()]
     ys = [100 * v["accuracy"] for v in group.values()]
     ax.scatter(xs, ys, marker=marker, label=label)
-    for name, x, y in zip(group, xs, ys):
-        ax.annotate(str(name).replace("from_", ""), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    label_points(ax, xs, ys, [str(name).replace("from_", "") for name in group])
 ax.axhline(100 * sweep_clean["accuracy"], color="0.5", ls="--", lw=1, label="clean")
 ax.set_xlabel("occluded area (% of the aligned face image)")
 ax.set_ylabel("dlib 10-fold accuracy (%)")

@@ -30,6 +30,9 @@ def fig8(exp: FROMExperiment) -> tuple[Table, object]:
     ax.set_xticks(list(conds.values()), ["LFW", "1.0", "2.0", "3.0"])
     ax.set_xlabel("occlusion scale S (Occ-LFW-S)")
     ax.set_ylabel("TAR @ FAR=1e-4 (%)")
+    ax.text(0.01, 0.99, "a low FAR needs a strong embedding: ours is a short CPU run on LFW's\ntraining people "
+            "(the paper: LResNet50E-IR on 0.5 M CASIA faces), hence TARs of a few %",
+            transform=ax.transAxes, fontsize=6, va="top", color="0.3")
     ax.legend(frameon=False)
     ax.set_title("Fig. 8: TAR at FAR = 1e-4")
     return table, fig
@@ -68,10 +71,12 @@ def fig12(exp: FROMExperiment) -> tuple[Table, object]:
     x = np.arange(len(GROUPS))
     ax.bar(x, [rows[g]["Unseen"] for g in GROUPS], width=0.5, label="Unseen", color="tab:blue")
     ax.plot(x, [rows[g]["All"] for g in GROUPS], "o", color="tab:orange", label="All", markersize=9)
-    ax.set_xticks(x, list(GROUPS))
-    lo = min(min(r.values()) for r in rows.values())
-    ax.set_ylim(max(0, lo - 5), 100)
-    ax.set_ylabel("verification accuracy (%)")
+    ax.set_xticks(x, [f"{g}: trained on\n{', '.join(k.replace('_', ' ') for k in GROUPS[g])}" for g in GROUPS],
+                  fontsize=7)
+    lo = max(0, min(min(r.values()) for r in rows.values()) - 5)
+    ax.set_ylim(lo, 100)
+    ax.set_ylabel(f"verification accuracy (%)\n(axis starts at {lo:.0f}, not 0)" if lo > 0 else
+                  "verification accuracy (%)")
     ax.legend(frameon=False)
     ax.set_title("Fig. 12: generalisation to unseen occluders")
     return table, fig
