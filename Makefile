@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test unit nbval lab data clean check notebooks install bench
+.PHONY: reproduce test unit nbval lab data clean check notebooks install bench verify
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping.
@@ -44,6 +44,10 @@ nbval: $(VENV)/.installed
 # Regenerate notebooks/*.ipynb from notebooks/src/*.py and execute them at `quick` (their committed state).
 notebooks: $(VENV)/.installed
 	$(PY) scripts/build_notebooks.py $(NB)
+
+# Re-run every notebook at quick into a temporary folder and compare each table with the committed one.
+verify: $(VENV)/.installed
+	$(PY) -m occface.verify --profile quick
 
 lab: $(VENV)/.installed
 	$(PY) -m jupyter lab notebooks/
