@@ -90,6 +90,7 @@ print(f"torch vs dlib: max |diff| {agree['max_abs_diff']:.1e}, {100 * agree['dec
       f"{agree['n_pairs']} decisions agree; FaceNet vs OpenCV: min cosine {fn_agree['min_cosine']:.6f}")
 
 # %%
+# NBVAL_CHECK_OUTPUT
 started = time.perf_counter()
 clean = protocols.verification(profile, max_pairs=BUDGET["clean"], far=FARS)
 print(f"dlib, clean held-out pairs: accuracy {100 * clean['accuracy']:.2f}% ± {100 * clean['accuracy_std']:.2f} "

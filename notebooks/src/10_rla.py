@@ -138,6 +138,7 @@ table1.write(res)
 table1.frame()
 
 # %%
+# NBVAL_CHECK_OUTPUT
 for claim, (holds, rows) in tables.orderings(table1).items():
     print(f"{claim:28s} holds in {holds}/{rows} rows")
 print("mean EER per column:", {k: round(v, 1) for k, v in tables.mean_by_column(table1).items()})

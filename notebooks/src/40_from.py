@@ -175,5 +175,6 @@ print(f"exact pattern accuracy on held-out faces: {exp.pattern_accuracy():.1f}% 
 # ## Which of the paper's orderings do we reproduce?
 
 # %%
+# NBVAL_CHECK_OUTPUT
 for claim, (ok, evidence) in orderings(exp).items():
     print(f"{'yes' if ok else 'NO '}  {claim}: {evidence}")
