@@ -1,5 +1,5 @@
-"""The registrations: each line names a method, its contract and how to build it at a profile (imports
-are deferred so that listing the registry trains and loads nothing)."""
+"""Registrations of the methods that need no file of their own (imports are deferred so that listing the
+registry trains and loads nothing); each paper registers itself in ``papers/<paper>/registration.py``."""
 
 from __future__ import annotations
 
@@ -17,24 +17,3 @@ def _patchmatch(profile: Profile):
     from .patchmatch import PatchMatch
 
     return PatchMatch()
-
-
-def _rla(profile: Profile, identity_preserving: bool):
-    from ..papers.rla import train
-
-    cfg = train.RLAExperimentConfig.for_profile(profile)
-    data = train.training_pairs(cfg)
-    model = train.train_rla(cfg, data)
-    if identity_preserving:
-        model = train.train_ip_rla(cfg, model, data, train.identity_classifier(cfg, data))
-    return model.model.restore  # grey faces at RLA's training size, returned as grey-as-RGB at the input size
-
-
-@register("rla", "restorer", "Zhao et al., TIP 2018")
-def _rla_plain(profile: Profile):
-    return _rla(profile, identity_preserving=False)
-
-
-@register("ip-rla", "restorer", "Zhao et al., TIP 2018 (identity-preserving)")
-def _ip_rla(profile: Profile):
-    return _rla(profile, identity_preserving=True)

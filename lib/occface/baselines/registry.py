@@ -92,7 +92,7 @@ def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.T
 # modules whose import registers methods: the baselines' own files and each paper's ``registration``
 MODULES = ("occface.baselines.methods", "occface.baselines.gfc", "occface.baselines.deepfill",
            "occface.baselines.pconv", "occface.baselines.csa", "occface.baselines.coopnets",
-           "occface.baselines.cyclegan", "occface.papers.fsg_gan.registration",
+           "occface.baselines.cyclegan", "occface.papers.rla.registration", "occface.papers.fsg_gan.registration",
            "occface.papers.oa_gan.registration", "occface.papers.id_gan.registration")
 
 
