@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from occface import paths, runner, runtime
+from occface import checks, paths, runner, runtime
 from occface.paths import REPO_ROOT
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -117,7 +117,7 @@ def sandbox(tmp_path, monkeypatch):
     notebooks.mkdir()
     _notebook(notebooks / "00_a.ipynb")
     monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
-    monkeypatch.setattr(runner, "CHECKSUM_DIR", sums)
+    monkeypatch.setattr(checks, "CHECKSUM_DIR", sums)
     monkeypatch.setenv("OCCFACE_DATA", str(data))
     monkeypatch.setenv("OCCFACE_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path / "cache"))
@@ -273,7 +273,7 @@ def test_check_names_a_missing_or_damaged_landmark_asset(sandbox, monkeypatch, c
     (lib / "assets").mkdir(parents=True)
     with zipfile.ZipFile(lib / "assets/landmarks_lfw.npz", "w") as archive:
         archive.writestr("paths.npy", b"x" * 100)
-    monkeypatch.setattr(runner, "LIB_DIR", lib)
+    monkeypatch.setattr(checks, "LIB_DIR", lib)
     assert runner.main(["--profile", "quick", "--check"]) == 2
     err = capsys.readouterr().err
     assert "landmarks_orl.npz is missing" in err  # att_faces/ is there, so ORL's landmarks are needed
@@ -305,8 +305,8 @@ def test_check_says_an_unusable_cache_folder_is_one(sandbox, monkeypatch, capsys
 
 def test_check_verifies_checksums_names_damage_and_caches_digests(sandbox, monkeypatch, capsys):
     hashed = []
-    real = runner._sha256
-    monkeypatch.setattr(runner, "_sha256", lambda p: hashed.append(p) or real(p))
+    real = checks._sha256
+    monkeypatch.setattr(checks, "_sha256", lambda p: hashed.append(p) or real(p))
     assert runner.main(["--profile", "quick", "--check"]) == 0
     assert len(hashed) >= 7 and (sandbox / "cache/data-checksums.json").exists()
     hashed.clear()
@@ -364,7 +364,7 @@ def test_a_read_only_results_folder_stops_the_run_before_any_notebook(monkeypatc
             os.chmod(folder, 0o755)
         os.chmod(results, 0o555)  # e.g. a checkout whose results/ was made read-only
         monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
-        monkeypatch.setattr(runner, "CHECKSUM_DIR", sums)
+        monkeypatch.setattr(checks, "CHECKSUM_DIR", sums)
         monkeypatch.setattr(runtime, "dirty_paths", lambda root=None: [])
         monkeypatch.setattr(runner, "asset_problems", lambda root: [])  # the repo's assets: not the point here
         monkeypatch.setenv("OCCFACE_DATA", str(data))

@@ -34,39 +34,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from .paths import (DATA_FOLDERS, REPO_ROOT, DataNotFoundError, cache_dir, cache_root,
                     data_root, results_root)
-from .profiles import PROFILES, Profile, get_profile
+from .profiles import PROFILES, get_profile
+from .checks import asset_problems, cache_problem, data_file_problems, profile_problems, results_problems, verify_data_checksums
+from .locks import RunnerBusyError, _publish_lock, notebook_lock
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 LIB_DIR = REPO_ROOT / "lib" / "occface"
-CHECKSUM_DIR = REPO_ROOT / "data" / "checksums"
-
 EXIT_BAD_INPUT, EXIT_BUSY, EXIT_DIRTY = 2, 3, 4
 GUARDED_PROFILES = ("default", "full")  # published from a clean tree only (see --allow-dirty)
 
 # What the notebooks read from OCCFACE_DATA (relative path, trailing "/" for a folder, what it is).
-REQUIRED_DATA = (("lfw/pairs.txt", "LFW View-2 pairs"),
-                 ("lfw/lfw-deepfunneled/", "LFW deep-funneled images"),
-                 ("occluders/index.csv", "occluder index"))
 # Landmark assets (``lib/occface/assets``) per data set; ORL's is needed only where att_faces/ exists.
-REQUIRED_ASSETS = {"lfw": "landmarks_lfw.npz", "orl": "landmarks_orl.npz"}
 # Files a checksum list names that no notebook reads and `make data` does not download (or derives).
-OPTIONAL_LISTED = ("README", "README.md", "SHA256SUMS", "lfw-names.derived.txt")
-
-
 def notebooks(only: list[str] | None = None) -> list[Path]:
     """The registered notebooks: ``notebooks/NN_*.ipynb`` in numeric order (optionally a subset by stem)."""
     found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -212,203 +202,6 @@ def _absolutize_env() -> None:
 
 # ------------------------------------------------------------------------------------------------ checks
 
-_POSITIVE = ("image_size", "steps", "batch", "width", "eval_pairs", "tsne_people", "tsne_images")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def profile_problems(name: str) -> list[str]:
-    """What is wrong with profile ``name``'s values (each message names the profile and the field); raises
-    ValueError for an unknown profile."""
-    import dataclasses
-
-    prof = get_profile(name)
-    problems: list[str] = []
-
-    def bad(field: str, why: str) -> None:
-        problems.append(f"profile {name!r}: {field} = {getattr(prof, field)!r} {why} "
-                        f"(defined in lib/occface/profiles.py)")
-
-    if prof.name != name:
-        bad("name", f"differs from the name it is registered under ({name!r})")
-    for f in dataclasses.fields(Profile):
-        value = getattr(prof, f.name)
-        if f.name in _POSITIVE:
-            if not _is_int(value) or value <= 0:
-                bad(f.name, "must be a positive integer")
-        elif f.type in ("int", int) and (not _is_int(value) or value < 0):
-            bad(f.name, "must be an integer >= 0")
-    size = prof.recog_size
-    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
-        bad("recog_size", "must be (height, width), two positive integers")
-    return problems
-
-
-def data_file_problems(root: Path) -> list[str]:
-    """The files the notebooks read under the data root, each named when missing or empty."""
-    problems = []
-    for rel, what in REQUIRED_DATA:
-        path = root / rel.rstrip("/")
-        if rel.endswith("/"):
-            ok = path.is_dir() and next(path.iterdir(), None) is not None
-        else:
-            ok = path.is_file() and path.stat().st_size > 0
-        if not ok:
-            problems.append(f"{what}: {path}{'/' if rel.endswith('/') else ''} is missing or empty. Run `make data` "
-                            "(or point OCCFACE_DATA at the project's data package).")
-    return problems
-
-
-def asset_problems(root: Path | None) -> list[str]:
-    """The committed landmark files (lib/occface/assets) exist and are readable archives."""
-    import zipfile
-
-    problems = []
-    for name, file in REQUIRED_ASSETS.items():
-        if name != "lfw" and (root is None or not (root / DATA_FOLDERS[name]).is_dir()):
-            continue
-        path = LIB_DIR / "assets" / file
-        rel = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
-        fix = (f"restore it with `git checkout -- {rel}` or recompute it with "
-               f"`python scripts/compute_landmarks.py {name}`")
-        if not path.is_file():
-            problems.append(f"landmark asset {path} is missing; {fix}")
-            continue
-        try:
-            with zipfile.ZipFile(path) as archive:
-                broken = archive.testzip()
-        except (zipfile.BadZipFile, OSError) as err:
-            broken = str(err)
-        if broken:
-            problems.append(f"landmark asset {path} is damaged ({broken}); {fix}")
-    return problems
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def writable_problem(folder: Path, what: str, fix: str) -> str | None:
-    """None when files can be created in ``folder`` (or, where it does not exist yet, in the nearest existing
-    folder above it, where it would be created); else a message naming the folder and the fix."""
-    target = folder if folder.exists() else _nearest_existing(folder)
-    if not target.is_dir():
-        return f"{what} {folder} is not a writable folder: {target} is not a folder. {fix}"
-    try:
-        fd, probe = tempfile.mkstemp(dir=target, prefix=".occface-write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        where = "" if target == folder else f" (it would be created in {target})"
-        return f"{what} {folder} is not writable{where}: {err.strerror or err}. {fix}"
-    return None
-
-
-def cache_problem() -> str | None:
-    value = os.environ.get("OCCFACE_CACHE")
-    what = f"OCCFACE_CACHE={value}:" if value else "the cache folder"
-    return writable_problem(cache_root(), what, "Point OCCFACE_CACHE at a folder you can write (it holds "
-                            "aligned faces, checkpoints and the runner's staging), or unset it for ~/.cache/occface.")
-
-
-def results_problems(profile: str) -> list[str]:
-    """The results root (index), results/<profile> and every folder already under it must be writable."""
-    root = results_root()
-    folders = [root, root / profile]
-    if (root / profile).is_dir():
-        folders += sorted(Path(d) for d, _, _ in os.walk(root / profile))
-    fix = "Make it writable (chmod u+w) or point OCCFACE_RESULTS at a writable folder."
-    problems = []
-    for folder in dict.fromkeys(folders):
-        problem = writable_problem(folder, "the results folder", fix)
-        if problem:
-            problems.append(problem)
-    return problems
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _checksum_list(folder: str, base: Path) -> Path | None:
-    """The committed list ``data/checksums/<folder>.SHA256SUMS``, else the data folder's own SHA256SUMS."""
-    for candidate in (CHECKSUM_DIR / f"{folder}.SHA256SUMS", base / "SHA256SUMS"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def verify_data_checksums(root: Path) -> tuple[list[str], dict]:
-    """Check every file of the SHA256 lists under the data root. Returns the damaged files (``folder/path
-    (why)``) and counts; documentation files no notebook reads (``OPTIONAL_LISTED``) that are missing or differ
-    are not damage, they are listed in ``stats["documentation"]`` when they differ. Digests are cached in ``<cache>/data-checksums.json`` by (path, size, mtime), so a
-    second check hashes only files that changed; a damaged file with unchanged size and mtime is not caught
-    by a cached check (delete the cache file to re-hash everything)."""
-    cache_file = cache_root() / "data-checksums.json"
-    try:
-        cache = json.loads(cache_file.read_text())
-    except (OSError, ValueError):
-        cache = {}
-    if not isinstance(cache, dict) or cache.get("version") != 1 or not isinstance(cache.get("files"), dict):
-        cache = {"version": 1, "files": {}}
-    known = cache["files"]
-    damaged: list[str] = []
-    stats = {"checked": 0, "hashed": 0, "unlisted": [], "documentation": []}
-    for folder in sorted(set(DATA_FOLDERS.values())):
-        base = root / folder
-        if not base.is_dir():
-            continue
-        listing = _checksum_list(folder, base)
-        if listing is None:
-            stats["unlisted"].append(folder)
-            continue
-        for line in listing.read_text().splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            expected, _, rel = line.strip().partition(" ")
-            rel = rel.lstrip(" *")
-            rel = rel[2:] if rel.startswith("./") else rel
-            path, shown = base / rel, f"{folder}/{rel}"
-            try:
-                st = path.stat()
-            except OSError:
-                if Path(rel).name not in OPTIONAL_LISTED:
-                    damaged.append(f"{shown} (missing)")
-                continue
-            hit = known.get(str(path))
-            if isinstance(hit, list) and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns]:
-                digest = hit[2]
-            else:
-                try:
-                    digest = _sha256(path)
-                except OSError as err:
-                    damaged.append(f"{shown} (unreadable: {err.strerror or err})")
-                    continue
-                known[str(path)] = [st.st_size, st.st_mtime_ns, digest]
-                stats["hashed"] += 1
-            stats["checked"] += 1
-            if digest != expected.lower():
-                if Path(rel).name in OPTIONAL_LISTED:
-                    stats["documentation"].append(shown)  # read by no notebook: a warning, not an error
-                else:
-                    damaged.append(f"{shown} (checksum differs)")
-    if stats["hashed"]:
-        from .results import atomic_write_text
-        try:
-            atomic_write_text(cache_file, json.dumps(cache, separators=(",", ":")))
-        except OSError:
-            pass  # an unwritable cache is reported on its own; the check itself stands
-    return damaged, stats
-
-
 def preflight(profile: str, only: list[str] | None = None, *, checksums: bool = False
               ) -> tuple[list[str], Path | None, dict]:
     """Everything the runner checks before any work: (problems, data root or None, checksum stats)."""
@@ -443,68 +236,6 @@ def preflight(profile: str, only: list[str] | None = None, *, checksums: bool = 
             problems.append(f"{len(damaged)} data file(s) under {root} do not match their SHA256 checksums: {shown}. "
                             "Run `make data` to re-download (or restore them from the project's data package).")
     return problems, root, stats
-
-
-# ----------------------------------------------------------------------------------------------- locking
-
-class RunnerBusyError(RuntimeError):
-    """Another run holds the lock of a (profile, notebook); the message names its PID."""
-
-
-def _lock_holder(fd: int) -> str:
-    """Who holds the lock whose file is open at ``fd`` (it writes its PID into the file once it has it)."""
-    deadline = time.time() + 2.0
-    while True:
-        raw = os.pread(fd, 4096, 0)
-        try:
-            info = json.loads(raw)
-            return f"PID {info['pid']} on {info['host']} (running since {info['started']})"
-        except (ValueError, KeyError, TypeError):
-            if time.time() > deadline:
-                return "another run (its PID is not recorded yet)"
-            time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def _flock(path: Path, *, wait: bool, what: str, info: dict | None = None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _lock_holder(fd)
-            if not wait:
-                raise RunnerBusyError(
-                    f"{what} is being run by {holder}. Let it finish, or pass --wait to run after it "
-                    f"(lock file: {path}).") from None
-            print(f"    {what} is being run by {holder}; waiting for it", flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        if info is not None:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
-        try:
-            yield
-        finally:
-            if info is not None:
-                os.ftruncate(fd, 0)
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def notebook_lock(profile: str, notebook: Path, *, wait: bool = False):
-    """Exclusive lock of one (profile, notebook) for a run and its publishing; raises RunnerBusyError naming
-    the holder's PID when another run holds it (unless ``wait``). Kept in the cache next to the staging."""
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "notebook": notebook.name, "profile": profile, "results": str(results_root())}
-    return _flock(cache_dir("locks", profile) / f"{notebook.stem}.lock", wait=wait,
-                  what=f"{notebook.name} (profile {profile})", info=info)
-
-
-def _publish_lock():
-    """Short lock around moving files into results/ and rewriting manifests, stamps and the index."""
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    return _flock(cache_dir("locks") / "publish.lock", wait=True, what="publishing results", info=info)
 
 
 # ------------------------------------------------------------------------------------------- running
