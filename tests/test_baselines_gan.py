@@ -81,3 +81,43 @@ def test_deepfill_total_loss_goes_down_on_a_fixed_batch():
     batch = _batch()
     step = d.make_step(gen, critic, steps, cfg, lambda i: batch)
     _goes_down([step(i)["g"] for i in range(30)])
+
+
+# ## PConv
+class _Features(torch.nn.Module):
+    """A tiny stand-in for FaceNet's feature network: two random conv stages, both returned."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3, 2, 1)
+        self.b = torch.nn.Conv2d(4, 6, 3, 2, 1)
+
+    def forward(self, x):
+        a = torch.relu(self.a(x))
+        return [a, torch.relu(self.b(a))]
+
+
+def test_pconv_unet_inpaints_in_range_and_keeps_known_pixels():
+    from occface.baselines import pconv as p
+
+    net = p.PConvUNet(width=4, levels=p.levels_for(SIZE)).eval()
+    assert len(net.encoder) == 3  # 16 -> 8 -> 4 -> 2
+    occluded, _, mask = _batch(2)
+    assert net(occluded, 1 - mask).shape == occluded.shape
+    _check_inpainter(p.composite(net.predict, SIZE))
+
+
+def test_pconv_total_loss_goes_down_on_a_fixed_batch():
+    from occface.baselines import pconv as p
+
+    cfg = dataclasses.replace(p.PConvConfig.for_profile("default"), image_size=SIZE, width=4, steps=30,
+                              finetune_steps=5, lr=3e-3)
+    assert (cfg.valid, cfg.hole, cfg.tv, cfg.perceptual, cfg.style) == (1, 6, 0.1, 0.05, 120)
+    net = p.PConvUNet(cfg.width, p.levels_for(SIZE))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    batch = _batch()
+    step = p.make_step(net, p.PerceptualStyle(_Features()), opt, cfg, lambda i: batch)
+    logs = [step(i) for i in range(30)]
+    assert logs[0]["perceptual"] > 0 and logs[0]["style"] > 0
+    _goes_down([log["loss"] for log in logs])
+    assert opt.param_groups[0]["lr"] == cfg.lr_finetune and not net.encoder[1].norm.training
