@@ -55,8 +55,8 @@ class IDGANTrainConfig:
 PER_PROFILE: dict[str, dict] = {
     # CPU profiles: a larger learning rate than the paper's for their few steps, and R (a 160x160
     # Inception-ResNet, ~0.35 s a face forward and backward on one thread) on one face a step
-    "quick": dict(model=dict(width=8, critic_width=8), steps=100, batch=8, identity_batch=1, lr_g=1e-3,
-                  lr_d=1e-3, max_train_images=300),
+    "quick": dict(model=dict(width=8, critic_width=8), steps=80, batch=8, identity_batch=1, lr_g=1e-3,
+                  lr_d=1e-3, max_train_images=240),
     "default": dict(model=dict(width=16, critic_width=16), steps=800, batch=16, identity_batch=1, lr_g=5e-4,
                     lr_d=5e-4, max_train_images=2000),
     "full": dict(model=dict(width=32, critic_width=64), steps=60000, batch=32),
@@ -172,11 +172,11 @@ def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
     from ...faces.parsing import frozen_parser
 
     seed_everything(cfg.seed)
+    model = IDGAN(cfg.model)  # first: loading S or R may draw from the global RNG (e.g. a network's init)
     faces = training_faces(cfg)
     parser = parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)
     recognizer, key = _recognizer(cfg, identity, features)
     centres = identity_centres_of(recognizer, faces, key and f"id-gan-{key}") if recognizer else None
-    model = IDGAN(cfg.model)
     opt_g = torch.optim.Adam(model.inpainter.parameters(), lr=cfg.lr_g, betas=(cfg.beta1_g, 0.999))
     opt_d = torch.optim.Adam(model.critic.parameters(), lr=cfg.lr_d, betas=(cfg.beta1_d, 0.999))
     path = checkpoint_path(f"id-gan-{cfg.model.identity}", train_key(cfg))
