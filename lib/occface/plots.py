@@ -55,11 +55,16 @@ def label_points(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[s
     order = sorted(range(len(names)), key=lambda i: (ys[i], xs[i]))
     for i in order:
         text = ax.annotate(str(names[i]), (xs[i], ys[i]), xytext=(3, 3), textcoords="offset points",
-                           fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.3, color="0.5"))
+                           fontsize=fontsize)
         box = text.get_window_extent(renderer)
         dy = 3.0
         while any(box.overlaps(other) for other in placed):
             dy += box.height * gap / (fig.dpi / 72)
             text.set_position((3, dy))
             box = text.get_window_extent(renderer)
+        if dy > 3.0:  # moved away from its point: a leader line says which point it names
+            text.remove()
+            text = ax.annotate(str(names[i]), (xs[i], ys[i]), xytext=(3, dy), textcoords="offset points",
+                               fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.3, color="0.5",
+                                                                  shrinkA=0, shrinkB=0))
         placed.append(box)
