@@ -25,6 +25,9 @@ def test_point_labels_do_not_overlap():
     ax.scatter(xs, ys)
     label_points(ax, xs, ys, ["left_face", "right_face", "eyes", "far"])
     renderer = fig.canvas.get_renderer()
-    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # the text, without its leader line
+    boxes = []
+    for t in ax.texts:
+        t.update_positions(renderer)
+        boxes.append(Text.get_window_extent(t, renderer))  # the text, without its leader line
     assert len(boxes) == 4
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
