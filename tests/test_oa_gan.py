@@ -138,3 +138,15 @@ def test_schedules():
     assert all(paper[i] == paper[i - i % 5] for i in range(2000))  # one kind per G update
     official = natural_steps(dataclasses.replace(quick, steps=100, schedule="official"))
     assert official.sum() == 10 and official[9] and official[19]
+
+
+def test_lfw_attribute_names_and_path_matching(data_root):
+    from occface.papers.oa_gan.natural import LFW_NAMES, NOT_CLEAN, attributes_folder, lfw_attributes
+
+    folder = attributes_folder()
+    if folder is None:
+        pytest.skip("no lfw/attributes folder in OCCFACE_DATA")
+    paths = ["lfw/lfw-deepfunneled/Aaron_Eckhart/Aaron_Eckhart_0001.jpg", "lfw/lfw-deepfunneled/No_One/x.jpg"]
+    values, known, names = lfw_attributes(paths, folder)
+    assert set(LFW_NAMES.values()) | set(NOT_CLEAN) <= set(names) and len(LFW_NAMES) == len(M.ATTRIBUTES) == 10
+    assert known.tolist() == [True, False] and not values[1].any()

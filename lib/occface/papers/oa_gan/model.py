@@ -205,6 +205,7 @@ class LossWeights:
     valid: float = 1.0
     attr: float = 2000.0 / 48
     gp: float = 10.0
+    pixel_on: str = "final"  # Eq. 6 as printed; "synth" = the official code's x_synth
 
     def without(self, drop: tuple[str, ...]) -> "LossWeights":
         """Table IV: the weights with the named terms (``ABLATIONS``) set to 0."""
@@ -224,10 +225,12 @@ def perceptual_style(ps: PerceptualStyle, out: GeneratorOutput, gt: Tensor,
     return p_synth + p_final, s_synth + s_final
 
 
-def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float) -> Tensor:
-    """Eq. 6 on x_final, as the paper writes it (the official code applies it to x_synth):
+def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float, on: str = "final") -> Tensor:
+    """Eq. 6 on x_final, as the paper writes it (``on="synth"``: the official code's x_synth):
     gamma |(1 - M)(x_final - x_gt)|_1 + delta |M (x_final - x_gt)|_1, means over N*C*H*W."""
-    return masked_l1(out.final, gt, out.hole, hole=hole, valid=valid)
+    if on not in ("final", "synth"):
+        raise ValueError(f"pixel loss on 'final' or 'synth', got {on!r}")
+    return masked_l1(out.final if on == "final" else out.synth, gt, out.hole, hole=hole, valid=valid)
 
 
 def smooth_loss(out: GeneratorOutput) -> Tensor:
@@ -257,7 +260,7 @@ def generator_losses(out: GeneratorOutput, disc: Discriminator, w: LossWeights, 
         if ps is not None and (w.perceptual or w.style):
             perc, style = perceptual_style(ps, out, gt, perceptual_rows)
             terms["perceptual"], terms["style"] = w.perceptual * perc, w.style * style
-        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid)
+        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid, w.pixel_on)
         if attrs is not None and attr_pred is not None:
             terms["attr"] = w.adv * w.attr * attribute_loss(attr_pred, attrs, known)
     terms["total"] = sum(terms.values())

@@ -79,6 +79,8 @@ class TrainedOAGAN:
     model: OAGAN
     history: dict
     checkpoint: str
+    data_note: str = ""
+    features: str = "facenet"    # the feature network of Eqs. 4-5 ("none": trained without them)
 
 
 def natural_steps(cfg: OAGANConfig) -> np.ndarray:
@@ -142,7 +144,17 @@ def train_oa_gan(cfg: OAGANConfig, features: nn.Module | None = None,
     ps = PerceptualStyle(features).to(trainer.device) if features is not None else None
     step = _step_fn(cfg, trainer, data, ps)
     history = trainer.fit(step)
-    return TrainedOAGAN(trainer.unwrapped("gen").cpu().eval(), history, path.name)
+    return TrainedOAGAN(trainer.unwrapped("gen").cpu().eval(), history, path.name, data.note,
+                        name or "none")
+
+
+def train_ablations(cfg: OAGANConfig, features: nn.Module | None = None,
+                    data: OAGANData | None = None) -> dict[str, TrainedOAGAN]:
+    """Table IV: one model per column, each without one loss term ("w/ all losses" is ``cfg`` itself)."""
+    from .published import TABLE4_DROP
+
+    return {column: train_oa_gan(dataclasses.replace(cfg, drop=(drop,) if drop else ()), features, data)
+            for column, drop in TABLE4_DROP.items()}
 
 
 def _step_fn(cfg: OAGANConfig, trainer: Trainer, data: OAGANData, ps: PerceptualStyle | None):
