@@ -206,3 +206,24 @@ def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
 
     history = trainer.fit(step)
     return TrainedIDGAN(model.cpu().eval(), history, path.name)
+
+
+def gradient_balance(cfg: IDGANTrainConfig, trained: IDGAN, step: int = 0, identity: torch.nn.Module | None = None,
+                     features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None) -> dict[str, float]:
+    """Norm of each weighted term of Eq. 7's gradient w.r.t. I's parameters on one training batch: how hard each
+    player pulls on the generator with the paper's lambdas (and R's scale, ``embedding_scale``)."""
+    from ...faces.parsing import frozen_parser
+
+    faces = training_faces(cfg)
+    parser = parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)
+    recognizer, key = _recognizer(cfg, identity, features)
+    centres = identity_centres_of(recognizer, faces, key and f"id-gan-{key}") if recognizer else None
+    terms, _ = generator_terms(trained, parser, recognizer, training_batch(faces, centres, cfg, step),
+                               cfg.identity_batch)
+    params = [p for p in trained.inpainter.parameters()]
+    out = {}
+    for name, value in terms.items():
+        grads = torch.autograd.grad(total_loss({name: value}, cfg.model), params, retain_graph=True,
+                                    allow_unused=True)
+        out[name] = float(torch.sqrt(sum((g ** 2).sum() for g in grads if g is not None)))
+    return out
