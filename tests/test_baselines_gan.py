@@ -85,16 +85,18 @@ def test_deepfill_total_loss_goes_down_on_a_fixed_batch():
 
 # ## PConv
 class _Features(torch.nn.Module):
-    """A tiny stand-in for FaceNet's feature network: two random conv stages, both returned."""
+    """A tiny stand-in for FaceNet's feature network: three random conv stages, all returned."""
 
     def __init__(self):
         super().__init__()
         self.a = torch.nn.Conv2d(3, 4, 3, 2, 1)
         self.b = torch.nn.Conv2d(4, 6, 3, 2, 1)
+        self.c = torch.nn.Conv2d(6, 7, 3, 1, 1)
 
     def forward(self, x):
         a = torch.relu(self.a(x))
-        return [a, torch.relu(self.b(a))]
+        b = torch.relu(self.b(a))
+        return [a, b, torch.relu(self.c(b))]
 
 
 def test_pconv_unet_inpaints_in_range_and_keeps_known_pixels():
@@ -121,3 +123,95 @@ def test_pconv_total_loss_goes_down_on_a_fixed_batch():
     assert logs[0]["perceptual"] > 0 and logs[0]["style"] > 0
     _goes_down([log["loss"] for log in logs])
     assert opt.param_groups[0]["lr"] == cfg.lr_finetune and not net.encoder[1].norm.training
+
+
+# ## CycleGAN
+def _cyclegan():
+    from occface.baselines import cyclegan as c
+
+    cfg = dataclasses.replace(c.CycleGANConfig.for_profile("quick"), image_size=SIZE, width=4, disc_width=4,
+                              blocks=1, disc_layers=2, pool=3,
+                              lr=2e-3)
+    return c, cfg, c.CycleGAN.build(cfg)
+
+
+def test_cyclegan_restores_in_range_at_any_size():
+    c, cfg, m = _cyclegan()
+    for module in m.modules().values():
+        module.eval()
+    occluded = _batch(2)[0]
+    for x in (occluded, torch.nn.functional.interpolate(occluded, size=2 * SIZE)):
+        out = m.restore(x)
+        assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+        assert torch.equal(out, m.restore(x))
+
+
+def test_cyclegan_image_pool_fills_then_swaps():
+    from occface.baselines.cyclegan import ImagePool
+
+    pool = ImagePool(2, (1, 1, 1))
+    g = torch.Generator().manual_seed(0)
+    first = torch.arange(3.0).view(3, 1, 1, 1)
+    out = pool.query(first, g)
+    assert int(pool.count) == 2 and pool.images.flatten().tolist() == [0, 1]
+    assert torch.equal(out[:2], first[:2])  # stored and returned as they are while filling
+    later = pool.query(torch.full((50, 1, 1, 1), 9.0), g)
+    assert 0 < (later != 9).sum() <= 2 and (pool.images == 9).any()  # old ones come back, new ones go in
+
+
+def test_cyclegan_total_loss_goes_down_on_a_fixed_batch():
+    c, cfg, m = _cyclegan()
+    opt_g, opt_d = c.optimizers(m, cfg.lr)
+    steps = c.GANSteps([m.d_y, m.d_x], opt_d, opt_g)
+    occluded, clean, _ = _batch()
+    step = c.make_step(m, steps, cfg, lambda i: (occluded, clean.flip(0)))
+    _goes_down([step(i)["g"] for i in range(30)])
+
+
+# ## CSA
+def test_csa_layer_keeps_known_positions_and_copies_the_best_match_first():
+    from occface.baselines.csa import coherent_attention
+
+    f = torch.randn(2, 5, 3, 3)
+    hole = torch.zeros(2, 1, 3, 3)
+    hole[0, :, 1, 1] = 1
+    hole[1, :, 0, 1:] = 1
+    out = coherent_attention(f, hole)
+    assert torch.equal(out * (1 - hole), f * (1 - hole))
+    flat = f[0].flatten(1).T
+    cos = torch.nn.functional.normalize(flat, dim=1) @ torch.nn.functional.normalize(flat[4], dim=0)
+    cos[4] = -2
+    assert torch.allclose(out[0, :, 1, 1], flat[cos.argmax()])  # the only hole patch: its best known match
+    assert torch.equal(coherent_attention(f, torch.ones(2, 1, 3, 3)), f)  # nothing known: unchanged
+
+
+def _csa(features=None):
+    from occface.baselines import csa as c
+
+    cfg = dataclasses.replace(c.CSAConfig.for_profile("default"), image_size=SIZE, width=4, disc_width=2,
+                              disc_layers=2, lr=1e-3)
+    return c, cfg, c.build(cfg, features)
+
+
+def test_csa_inpaints_in_range_and_keeps_known_pixels():
+    c, cfg, m = _csa()
+    occluded, _, mask = _batch(2)
+    rough, refined, inner = m.net(occluded, mask)
+    assert rough.shape == refined.shape == occluded.shape and inner[0].shape == inner[1].shape
+    _check_inpainter(c.composite(m.net.eval().predict, SIZE))
+
+
+def test_csa_total_loss_goes_down_on_a_fixed_batch():
+    features = _Features().requires_grad_(False)
+    c, cfg, m = _csa(features)
+    adam = lambda ps: torch.optim.Adam(ps, lr=cfg.lr, betas=(0.5, 0.999))  # noqa: E731
+    steps = c.GANSteps([m.d_image, m.d_feature], adam([*m.d_image.parameters(), *m.d_feature.parameters()]),
+                       adam(m.net.parameters()))
+    batch = _batch()
+    step = c.make_step(m, features, steps, cfg, lambda i: batch)
+    logs = [step(i) for i in range(30)]
+    assert logs[0]["consistency"] > 0
+    _goes_down([log["g"] for log in logs])
+    first = m.net.project[0].weight.clone()
+    step(30)
+    assert not torch.equal(first, m.net.project[0].weight)  # the consistency loss reaches the generator
