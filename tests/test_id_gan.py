@@ -76,7 +76,7 @@ def test_the_hinge_is_zero_when_x_is_nearer_the_centre_than_y():
     high_y = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
     nearer = torch.tensor([[1.0, 0.0], [0.0, -0.5]])
     zeros = torch.zeros(2, 1)
-    hinge = lambda hx: M.identity_diversity_loss(zeros, zeros, hx, high_y, centre, 0.0, 0.0, 1.0)  # noqa: E731
+    hinge = lambda hx: M.identity_diversity_loss(zeros, zeros, hx, high_y, centre, 0.0, 0.0, 1.0)
     assert hinge(nearer) == 0
     assert hinge(torch.tensor([[3.0, 0.0], [0.0, 1.0]])) == pytest.approx((9 - 4) / 2)
 

@@ -35,7 +35,7 @@ CACHE_VERSION = "lm68-v1"
 PARSER_VERSION = "parser-v3"  # bump when the parser or its training changes (checkpoint key)
 
 # iBUG 68-point indices (0-based); polygons are drawn in this order, later ones over earlier ones
-_JAW, _BROW_L, _BROW_R = list(range(0, 17)), list(range(17, 22)), list(range(22, 27))
+_JAW, _BROW_L, _BROW_R = list(range(17)), list(range(17, 22)), list(range(22, 27))
 _NOSE = [27, 31, 32, 33, 34, 35]
 _EYE_L, _EYE_R = list(range(36, 42)), list(range(42, 48))
 _UPPER_LIP = [48, 49, 50, 51, 52, 53, 54, 64, 63, 62, 61, 60]
@@ -176,7 +176,7 @@ class ParserConfig:
     seed: int = 0
 
     @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "ParserConfig":
+    def for_profile(cls, profile: str | Profile, seed: int = 0) -> ParserConfig:
         p = get_profile(profile)
         return cls(p.name, p.image_size, seed=seed, **PER_PROFILE[p.name])
 

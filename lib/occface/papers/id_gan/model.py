@@ -86,7 +86,7 @@ class InpaintingNetwork(nn.Module):
         w = width
         # DeepFill's rates 2, 4, 8, 16 on 1/4-resolution features; a rate >= the feature side sees only padding
         rates = [r for r in (2, 4, 8, 16) if r < image_size // 4]
-        layer = lambda cin, cout, k=3, stride=1, dilation=1: conv_norm_act(  # noqa: E731
+        layer = lambda cin, cout, k=3, stride=1, dilation=1: conv_norm_act(
             cin, cout, k, stride, dilation, norm="none", act="elu")
         self.encoder = nn.Sequential(layer(4, w, 5), layer(w, 2 * w, 3, 2), layer(2 * w, 2 * w),
                                      layer(2 * w, 4 * w, 3, 2), layer(4 * w, 4 * w), layer(4 * w, 4 * w))
@@ -172,7 +172,7 @@ class Recognizer(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "Recognizer":
+    def train(self, mode: bool = True) -> Recognizer:
         return self  # frozen networks stay in eval mode
 
     def high(self, images: Tensor) -> Tensor:

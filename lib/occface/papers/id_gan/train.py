@@ -45,7 +45,7 @@ class IDGANTrainConfig:
     seed: int = 0
 
     @classmethod
-    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0) -> "IDGANTrainConfig":
+    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0) -> IDGANTrainConfig:
         p = get_profile(profile)
         table = dict(PER_PROFILE[p.name])
         model = IDGANConfig(image_size=p.image_size, identity=identity, **table.pop("model"))
