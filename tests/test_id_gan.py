@@ -177,3 +177,20 @@ def test_registrations_keep_known_pixels():
     for name in ("id-gan", "id-gan-woid", "id-gan-tri", "id-gan-cent"):
         m = registry.method(name)
         assert m.kind == "inpainter" and m.keeps_known
+
+
+@pytest.mark.parametrize("identity", ["diversity", "triplet"])
+def test_train_id_gan_runs_through_the_trainer_and_reuses_its_checkpoint(identity, tmp_path, monkeypatch):
+    monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    net = TinyRecognizer()
+    parser = nn.Conv2d(3, 5, 3, padding=1).eval().requires_grad_(False)
+    cfg = T.IDGANTrainConfig("quick", M.IDGANConfig(image_size=16, width=4, critic_width=4, identity=identity),
+                             steps=3, batch=4, identity_batch=2, recognizer="tiny")
+    kw = dict(identity=net, features=Features(net), parser=parser, faces=_faces())
+    first = T.train_id_gan(cfg, **kw)
+    assert len(first.history["total"]) == 3 and {"I", "Dl", "Dg", "S", "R", "D"} <= set(first.history)
+    again = T.train_id_gan(cfg, **kw)  # the finished checkpoint is reused, not retrained
+    assert again.checkpoint == first.checkpoint
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)

@@ -167,14 +167,16 @@ def _recognizer(cfg: IDGANTrainConfig, identity, features) -> tuple[Recognizer |
 
 
 def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
-                 features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None) -> TrainedIDGAN:
+                 features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None,
+                 faces: Faces | None = None) -> TrainedIDGAN:
     """Alternate one step of I on Eq. 7 (D_g, D_l frozen) and one of {D_g, D_l} on Eq. 4 (the paper gives no
-    ratio; GFC alternates 1:1). S is the frozen parser of ``occface.faces.parsing``; R is frozen."""
+    ratio; GFC alternates 1:1). S is the frozen parser of ``occface.faces.parsing``; R is frozen. Tests pass
+    stand-ins for R (``identity``, ``features``), S (``parser``) and the training ``faces``."""
     from ...faces.parsing import frozen_parser
 
     seed_everything(cfg.seed)
     model = IDGAN(cfg.model)  # first: loading S or R may draw from the global RNG (e.g. a network's init)
-    faces = training_faces(cfg)
+    faces = faces if faces is not None else training_faces(cfg)
     parser = parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)
     recognizer, key = _recognizer(cfg, identity, features)
     centres = identity_centres_of(recognizer, faces, key and f"id-gan-{key}") if recognizer else None
