@@ -49,14 +49,6 @@ def get_device(prefer: str | None = None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def autocast(device):
-    """bf16 autocast on CUDA (where it pays), a no-op context on CPU (keeps CPU runs bit-stable)."""
-    import torch
-
-    enabled = device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
 @lru_cache(maxsize=1)
 def hardware_label() -> str:
     """A short description of where numbers were produced, e.g. 'cpu x2 (x86_64)' or 'NVIDIA H100'."""
