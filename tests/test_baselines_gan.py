@@ -215,3 +215,39 @@ def test_csa_total_loss_goes_down_on_a_fixed_batch():
     first = m.net.project[0].weight.clone()
     step(30)
     assert not torch.equal(first, m.net.project[0].weight)  # the consistency loss reaches the generator
+
+
+# ## CoopNets (CL)
+def _coopnets():
+    from occface.baselines import coopnets as c
+
+    cfg = dataclasses.replace(c.CoopNetsConfig.for_profile("quick"), image_size=SIZE, gen_width=4, des_width=4,
+                              infer_steps=5, fill_steps=3)
+    return c, cfg, c.Descriptor(SIZE, cfg.des_width), c.Generator(SIZE, cfg.gen_width, cfg.latent)
+
+
+def test_coopnets_inpaints_deterministically_in_range_keeping_known_pixels():
+    c, cfg, des, gen = _coopnets()
+    assert gen(torch.randn(2, cfg.latent)).shape == (2, 3, SIZE, SIZE)
+    model = c.CoopNets(des.eval(), gen.eval(), cfg)
+    inpaint = c.composite(model.predict, SIZE)
+    _check_inpainter(inpaint)
+    occluded, _, mask = _batch(2)
+    assert torch.equal(inpaint(occluded, mask), inpaint(occluded, mask))
+
+
+def test_coopnets_langevin_clamps_the_visible_pixels():
+    c, cfg, des, _ = _coopnets()
+    y, visible = torch.rand(2, 3, SIZE, SIZE), 1 - _batch(2)[2]
+    out = c.descriptor_langevin(des, y, cfg, torch.Generator().manual_seed(0), 3, frozen=visible)
+    assert torch.equal(out * visible, y * visible) and not torch.equal(out, y)
+
+
+def test_coopnets_total_loss_goes_down_on_a_fixed_batch():
+    c, cfg, des, gen = _coopnets()
+    opt_d = torch.optim.Adam(des.parameters(), lr=cfg.des_lr, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.gen_lr, betas=(0.5, 0.999))
+    clean = _batch()[1]
+    step = c.make_step(des, gen, opt_d, opt_g, cfg, lambda i: clean)
+    logs = [step(i) for i in range(30)]
+    _goes_down([log["descriptor"] + log["generator"] for log in logs])
