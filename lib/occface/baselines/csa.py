@@ -76,7 +76,7 @@ class CSAConfig:
 # quick: no FaceNet terms (a smoke run); default: small batch and few steps, FaceNet dominating each step
 PER_PROFILE: dict[str, dict] = {
     "quick": dict(width=8, disc_width=8, batch=8, steps=150, lr=1e-3, consistency=0.0),
-    "default": dict(width=16, disc_width=16, batch=8, steps=300, lr=5e-4, copies=2),
+    "default": dict(width=16, disc_width=16, batch=8, steps=400, lr=5e-4, copies=2),
     "full": dict(width=64, disc_width=64, batch=8, steps=60000, copies=2),
 }
 

@@ -70,7 +70,7 @@ class PConvConfig:
 PER_PROFILE: dict[str, dict] = {
     "quick": dict(width=8, batch=16, steps=150, finetune_steps=40, lr=2e-3, lr_finetune=5e-4, perceptual=0.0,
                   style=0.0),
-    "default": dict(width=16, batch=8, steps=300, finetune_steps=80, lr=1e-3, lr_finetune=2.5e-4, copies=2),
+    "default": dict(width=16, batch=4, steps=250, finetune_steps=60, lr=1e-3, lr_finetune=2.5e-4, copies=2),
     "full": dict(width=64, batch=16, steps=60000, finetune_steps=20000, lr=2e-4, lr_finetune=5e-5, copies=2),
 }
 
