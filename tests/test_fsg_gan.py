@@ -12,7 +12,7 @@ from occface.faces.pairs import TrainingPairs
 from occface.papers.fsg_gan import published
 from occface.papers.fsg_gan.model import (FSGGAN, Generator, StructureVAE, discriminator, discriminator_loss,
                                           generator_loss, kl_divergence, vae_loss)
-from occface.papers.fsg_gan.train import FSGConfig, PER_PROFILE, gan_key, train_fsg_gan, vae_key
+from occface.papers.fsg_gan.train import PER_PROFILE, FSGConfig, gan_key, train_fsg_gan, vae_key
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -169,7 +169,8 @@ def test_algorithm_1_trains_v_then_g_and_d_and_reuses_finished_checkpoints(tmp_p
     monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path))
     torch.manual_seed(3)
     clean = torch.rand(10, 3, 16, 16)
-    data = TrainingPairs(occluded=clean * 0.5, clean=clean, identity=torch.arange(10), mask=torch.ones(10, 1, 16, 16))
+    data = TrainingPairs(occluded=clean * 0.5, clean=clean, identity=torch.arange(10),
+                         mask=torch.ones(10, 1, 16, 16))
     first = train_fsg_gan(_config(), identity=TinyIdentity(), data=data)
     assert len(first.history["vae"]["rec"]) == 3 and len(first.history["gan"]["g"]) == 4
     assert len(first.history["gan"]["ip"]) == 2  # L_ip every identity_every-th step

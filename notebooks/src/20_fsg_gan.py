@@ -71,10 +71,10 @@ s = sets["Set2-LFW"]
 shown = slice(0, 8)
 with torch.no_grad():
     structure = (full.model.vae(s.occluded[shown] * 2 - 1)[0] + 1) / 2
+official = trained["Official losses (beyond the paper)"]
 fig = image_grid({"occluded": s.occluded[shown], "structure g (V)": structure.clamp(0, 1),
                   "FSG-GAN": full.model.restore(s.occluded[shown]),
-                  "official losses": trained["Official losses (beyond the paper)"].model.restore(s.occluded[shown]),
-                  "ground truth": s.clean[shown]})
+                  "official losses": official.model.restore(s.occluded[shown]), "ground truth": s.clean[shown]})
 res.figure("fig7", fig, title="FSG-GAN on Set2-LFW: input, predicted structure, output, official losses, truth")
 
 # %% [markdown]
@@ -87,7 +87,7 @@ res.figure("fig7", fig, title="FSG-GAN on Set2-LFW: input, predicted structure, 
 compared, notes = tables.compared_methods(P.name)
 methods = {"Occluded image": lambda x, m: x, **compared,
            "FSG-GAN": tables.as_method(full.model.restore),
-           "FSG-GAN, official losses": tables.as_method(trained["Official losses (beyond the paper)"].model.restore)}
+           "FSG-GAN, official losses": tables.as_method(official.model.restore)}
 table2 = tables.table2(cfg, methods, sets, notes)
 table2.write(res)
 table2.frame()

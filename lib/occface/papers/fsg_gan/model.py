@@ -46,7 +46,7 @@ def _down(cin: int, cout: int) -> nn.Sequential:
 def encoder_blocks(image_size: int, width: int) -> tuple[nn.ModuleList, list[int]]:
     """The VAE encoder's three blocks (shared in structure by D): [down, residual, down] each, widths
     (w/2 -> w) | (w -> 2w) | (2w -> 4w), as the official encoder (128 -> 32 -> 8 -> 2 px at w = 64).
-    The paper is silent on V's layers; smaller images drop the second down-sampling of the first blocks so
+    The paper is silent on V's layers; smaller images drop the second down-sampling of the last blocks so
     that every profile ends at 2 x 2."""
     if image_size not in (16, 32, 64, 128):
         raise ValueError(f"image_size must be 16, 32, 64 or 128, got {image_size}")
@@ -209,7 +209,7 @@ def squared_tv(x: Tensor) -> Tensor:
 
 
 def generator_loss(disc: nn.Module, fake: Tensor, real: Tensor, identity: nn.Module | None,
-                   weights: LossWeights = LossWeights(), official: bool = False,
+                   weights: LossWeights | None = None, official: bool = False,
                    identity_rows: int = 0) -> tuple[Tensor, dict[str, float]]:
     """Eq. 8: lambda_pw L_pw + lambda_ip L_ip + lambda_adv L_adv, with L_adv = -log D(G(x, g)) (Eq. 7).
 
@@ -217,6 +217,7 @@ def generator_loss(disc: nn.Module, fake: Tensor, real: Tensor, identity: nn.Mod
     ``official``: the released training loop: D's output is computed under ``no_grad`` (so L_adv adds a
     constant and G gets no adversarial gradient), with the released D loss and a 0.5 TV term added.
     """
+    weights = weights or LossWeights()
     terms = {"pw": pixel_loss(fake, real)}
     if identity is not None:
         rows = slice(0, identity_rows or None)

@@ -8,8 +8,9 @@ half. CelebA is not available here, so the CelebA columns are left out.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -75,7 +76,7 @@ def compared_methods(profile: str) -> tuple[dict[str, Method | None], list[str]]
 def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
     """The full model, the Table 4 ablations and the official losses, on one training set and one V."""
     data = training_pairs(cfg)
-    return {row: train_fsg_gan(FSGConfig.for_profile(cfg.profile, cfg.seed, **change), identity, data)
+    return {row: train_fsg_gan(dataclasses.replace(cfg, **change), identity, data)
             for row, change in VARIANTS.items()}
 
 
