@@ -194,7 +194,7 @@ class DeepFill(nn.Module):
 def hole_boxes(mask: Tensor) -> Tensor:
     """(x0, y0, x1, y1) per sample: the hole's bounding box (whole image when there is no hole). The official
     local critic sees the rectangular hole; ours are occluder-shaped, so it sees their bounding box."""
-    n, _, h, w = mask.shape
+    h, w = mask.shape[-2:]
 
     def span(on: Tensor, size: int) -> tuple[Tensor, Tensor]:
         first = on.float().argmax(1)
