@@ -69,3 +69,9 @@ def test_patchmatch_copies_a_hole_back_from_its_visible_twin():
     hole[..., 12:20, 12:20] = 1
     out = PatchMatch()(image * (1 - hole), hole)
     assert (out - image).abs()[..., 12:20, 12:20].mean() < 0.05
+
+
+def test_one_method_under_the_names_the_papers_give_it():
+    """FSG-GAN's DeepFill, OA-GAN's GnIpt and ID-GAN's CA cite the same CVPR 2018 paper: one method."""
+    assert registry.method("ca") is registry.method("gnipt") is registry.method("deepfill")
+    assert registry.method("cl") is registry.method("coopnets")

@@ -38,6 +38,7 @@ class Method:
 
 
 REGISTRY: dict[str, Method] = {}
+ALIASES: dict[str, str] = {}  # other papers' names of a registered method (e.g. "ca", "gnipt" -> "deepfill")
 
 
 def register(name: str, kind: str, paper: str, keeps_known: bool = False):
@@ -57,7 +58,9 @@ def available() -> list[str]:
 
 
 def method(name: str) -> Method:
+    """A registered method by its name or one of its aliases."""
     _load_all()
+    name = ALIASES.get(name, name)
     if name not in REGISTRY:
         raise ValueError(f"unknown method {name!r}; registered methods are: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
@@ -66,6 +69,7 @@ def method(name: str) -> Method:
 def inpainter(name: str, profile: str | Profile) -> Inpainter:
     """The named mask-requiring method, trained or loaded at ``profile``."""
     m = method(name)
+    name = m.name
     if m.kind != "inpainter":
         raise ValueError(f"{name!r} is a restorer (it finds the occlusion itself); use restorer({name!r}, ...)")
     return m.build(get_profile(profile))
@@ -75,6 +79,7 @@ def restorer(name: str, profile: str | Profile) -> Restorer:
     """The named method as a ``Restorer``. An inpainter is refused here: it needs a mask, so wrap it with
     :func:`with_mask` and a mask predictor (or the true mask, as the benchmark's upper-bound rows do)."""
     m = method(name)
+    name = m.name
     if m.kind != "restorer":
         raise ValueError(f"{name!r} needs the occlusion mask; use with_mask(inpainter({name!r}, profile), "
                          "predict_mask) to turn it into a restorer")
@@ -108,4 +113,4 @@ def _load_all() -> None:
         except ModuleNotFoundError:  # its package does not exist yet
             found = False
         if found:
-            importlib.import_module(name)
+            ALIASES.update(getattr(importlib.import_module(name), "ALIASES", {}))
