@@ -68,7 +68,7 @@ class FSGConfig:
 PER_PROFILE: dict[str, dict] = {
     "quick": dict(width=16, z_dim=64, batch=16, vae_batch=32, vae_steps=100, gan_steps=150, lr=1e-3,
                   identity_rows=2, identity_every=10, max_train_images=1000, table_images=64),
-    "default": dict(width=16, z_dim=128, batch=16, vae_batch=32, vae_steps=500, gan_steps=400, lr=5e-4,
+    "default": dict(width=16, z_dim=128, batch=16, vae_batch=32, vae_steps=500, gan_steps=400, lr=1e-3,
                     identity_rows=2, identity_every=4, occlusions_per_face=2, table_images=300),
     "full": dict(width=64, z_dim=512, batch=30, vae_batch=128, vae_steps=30000, gan_steps=60000, lr=1e-4,
                  occlusions_per_face=2, table_images=2000),
