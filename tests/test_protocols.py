@@ -88,3 +88,21 @@ def test_a_truncated_photo_is_named_with_the_fix(tmp_path, data_root):
         (tmp_path / "someone" / part / "a.jpg").write_bytes(src if part == "clean" else src[: len(src) // 3])
     with pytest.raises(DamagedImageError, match=r"occluded/a\.jpg.*truncated"):
         load_folder(tmp_path, size=32)
+
+
+def test_image_quality_feeds_an_inpainter_the_true_mask_and_gives_intervals(data_root):
+    from occface.eval.protocols import image_quality
+
+    seen = []
+
+    def grey_fill(images, mask):
+        seen.append(mask)
+        return images * (1 - mask) + 0.5 * mask
+
+    q = image_quality(None, "quick", occlusion=dict(kind="sunglasses", templates="test"), max_images=20,
+                      inpaint=grey_fill)
+    assert seen and set(seen[0].unique().tolist()) <= {0.0, 1.0} and seen[0].shape[1] == 1
+    for key in ("psnr", "ssim", "psnr_occluded", "ssim_occluded"):
+        lo, hi = q[f"{key}_ci"]
+        assert lo <= q[key] <= hi
+    assert q["psnr"] != q["psnr_occluded"]

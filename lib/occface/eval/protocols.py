@@ -117,12 +117,14 @@ def score_summary(scores: np.ndarray, same: np.ndarray, folds: np.ndarray,
 
 def verification(profile: str | Profile, occlusion: dict | None = None, restore: Restore | None = None,
                  embed: Embed | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
-                 far: Iterable[float] = (1e-3, 1e-4), max_pairs: int | None = None) -> dict:
+                 far: Iterable[float] = (1e-3, 1e-4), max_pairs: int | None = None,
+                 inpaint: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> dict:
     """Verification on held-out View-2 pairs (folds 6-10), ``profile.eval_pairs`` of them (balanced, seeded).
 
     ``occlusion``: kwargs of ``occface.occlusion.occlude`` (e.g. ``dict(kind="sunglasses")``); then the first
     image of each pair is occluded (second clean), and again the second (first clean): 2P scored pairs (RLA).
-    ``restore`` is applied to the occluded images only. Without ``embed`` the dlib evaluator scores.
+    ``restore`` is applied to the occluded images only (``inpaint(images, mask)`` instead gets the true
+    mask). Without ``embed`` the dlib evaluator scores.
     Accuracy uses 10 folds: each LFW fold 6-10 split in two halves, both occlusion turns of a pair in the
     same fold (so a threshold is never chosen on the other turn of a pair it is tested on).
     Returns ``eer``, ``accuracy``, ``accuracy_std``, ``tar@far=<far>`` (fractions) and counts, seconds.
@@ -150,7 +152,7 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
     else:
         fa, fb = _features(pf.first, embed), _features(pf.second, embed)
     area = float("nan")
-    if occlusion is None and restore is None:
+    if occlusion is None and restore is None and inpaint is None:
         scores, same_all, folds_all, cluster = _pair_scores(fa, fb, dlib), same, folds, np.arange(n)
         embedded = 2 * n
     else:
@@ -164,7 +166,9 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
                 shown, areas = occ.images, areas + [occ.area.numpy()]
             else:
                 shown = images
-            if restore is not None:
+            if inpaint is not None and occlusion is not None:  # a mask-requiring method gets the true mask
+                shown = torch.cat([inpaint(x, m) for x, m in zip(shown.split(256), occ.mask.split(256))]).clamp(0, 1)
+            elif restore is not None:
                 shown = _batched(restore, shown).clamp(0, 1)
             turns.append(_features(shown, embed))
         scores = np.concatenate([_pair_scores(turns[0], fb, dlib), _pair_scores(fa, turns[1], dlib)])
@@ -232,10 +236,23 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     return out
 
 
+def _quality(images: torch.Tensor, clean: torch.Tensor, suffix: str, seed: int) -> dict:
+    """Mean PSNR / SSIM of ``images`` against ``clean`` with 95 % bootstrap intervals over the faces
+    (``psnr<suffix>``, ``psnr<suffix>_ci``, ...)."""
+    out = {}
+    for name, fn in (("psnr", psnr), ("ssim", ssim)):
+        values = fn(images, clean, per_image=True)
+        out[f"{name}{suffix}"] = float(np.mean(values))
+        out[f"{name}{suffix}_ci"] = mean_interval(values, seed=seed)
+    return out
+
+
 def image_quality(restore: Restore | None, profile: str | Profile, occlusion: dict | None = None,
-                  size: int | tuple[int, int] | None = None, seed: int = 0, max_images: int | None = None) -> dict:
-    """PSNR (dB) and SSIM (scikit-image settings) of ``restore(occluded)`` and of the occluded input itself
-    against the clean held-out test faces (``profile.eval_pairs`` of them by default)."""
+                  size: int | tuple[int, int] | None = None, seed: int = 0, max_images: int | None = None,
+                  inpaint: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """PSNR (dB) and SSIM (scikit-image settings) of ``restore(occluded)`` — or ``inpaint(occluded, true
+    mask)`` for a mask-requiring method — and of the occluded input itself against the clean held-out test
+    faces (``profile.eval_pairs`` of them by default); each with a 95 % bootstrap interval over the faces."""
     from ..faces.data import load_faces
     from ..faces.occlusion import occlude
 
@@ -243,11 +260,12 @@ def image_quality(restore: Restore | None, profile: str | Profile, occlusion: di
     size = size or p.image_size
     faces = load_faces("lfw", size=size, split="test", max_images=max_images or p.eval_pairs, seed=seed)
     occ = occlude(faces.images, landmarks=faces.landmarks, seed=seed, **(occlusion or dict(kind="block_black")))
-    out = {"psnr_occluded": psnr(occ.images, faces.images), "ssim_occluded": ssim(occ.images, faces.images),
-           "images": len(faces.images), "occluded_area": float(occ.area.mean())}
-    if restore is not None:
-        restored = _batched(restore, occ.images).clamp(0, 1)
-        out.update(psnr=psnr(restored, faces.images), ssim=ssim(restored, faces.images))
+    out = {"images": len(faces.images), "occluded_area": float(occ.area.mean())}
+    out.update(_quality(occ.images, faces.images, "_occluded", seed))
+    if restore is not None or inpaint is not None:
+        restored = (_batched(restore, occ.images) if inpaint is None
+                    else torch.cat([inpaint(x, m) for x, m in zip(occ.images.split(256), occ.mask.split(256))]))
+        out.update(_quality(restored.clamp(0, 1), faces.images, "", seed))
     return out
 
 
