@@ -61,7 +61,7 @@ res = Results("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10 (held
 # the clean reference uses every held-out pair at default; each sweep row a seeded, balanced subset (each
 # sweep pair embeds two occluded faces)
 BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10, check=40),
-          "default": dict(clean=3000, sweep=1000, tsne=20, check=500),
+          "default": dict(clean=3000, sweep=300, tsne=20, check=500),
           "full": dict(clean=3000, sweep=3000, tsne=20, check=1000)}[P.name]
 FARS = (1e-2, 1e-3)
 print(P.name, "image size", P.image_size, "budget", BUDGET)
