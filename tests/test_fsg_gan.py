@@ -174,7 +174,11 @@ def test_algorithm_1_trains_v_then_g_and_d_and_reuses_finished_checkpoints(tmp_p
     first = train_fsg_gan(_config(), identity=TinyIdentity(), data=data)
     assert len(first.history["vae"]["rec"]) == 3 and len(first.history["gan"]["g"]) == 4
     assert len(first.history["gan"]["ip"]) == 2  # L_ip every identity_every-th step
-    again = train_fsg_gan(_config(), identity=TinyIdentity(), data=data)
+    class Untouched:  # a finished checkpoint must load without drawing a batch
+        def batch(self, *args):
+            raise AssertionError("training data used although both checkpoints are finished")
+
+    again = train_fsg_gan(_config(), identity=TinyIdentity(), data=Untouched())
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
     ablation = _config(hdc=False, disc="regular")

@@ -19,7 +19,7 @@ from ...eval.metrics import psnr, rank_k, ssim
 from ...results import Cell
 from ...tables import Table
 from . import published
-from .train import FSGConfig, TrainedFSG, occlude_fsg, train_fsg_gan, training_pairs
+from .train import FSGConfig, LazyPairs, TrainedFSG, occlude_fsg, train_fsg_gan
 
 # a method of the tables: (occluded images, occluder mask) -> restored images, all [0,1]; restorers ignore
 # the mask, DeepFill gets the true one (the paper: "it needs the binary mask ... during testing")
@@ -75,7 +75,7 @@ def compared_methods(profile: str) -> tuple[dict[str, Method | None], list[str]]
 
 def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
     """The full model, the Table 4 ablations and the official losses, on one training set and one V."""
-    data = training_pairs(cfg)
+    data = LazyPairs(cfg)  # one training set for all, built only if something is trained
     return {row: train_fsg_gan(dataclasses.replace(cfg, **change), identity, data)
             for row, change in VARIANTS.items()}
 

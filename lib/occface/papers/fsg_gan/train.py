@@ -126,6 +126,19 @@ def training_pairs(cfg: FSGConfig) -> TrainingPairs:
                          identity=faces.identity.repeat(reps), mask=torch.cat([d[1] for d in draws]))
 
 
+class LazyPairs:
+    """``training_pairs(cfg)`` built on the first batch asked for, so a finished checkpoint loads without
+    touching the faces."""
+
+    def __init__(self, cfg: FSGConfig):
+        self.cfg, self.data = cfg, None
+
+    def batch(self, step: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.data is None:
+            self.data = training_pairs(self.cfg)
+        return self.data.batch(step, size, seed)
+
+
 def identity_network() -> nn.Module | None:
     """F of Eq. 6: FaceNet from ``occface.nn.identity`` (in place of LightCNN); None, with a warning, where
     that module is not installed yet (L_ip is then left out and the checkpoint says so)."""
@@ -152,9 +165,10 @@ class TrainedFSG:
 
 
 # ## Algorithm 1, lines 1-5: V to its budget
-def train_vae(cfg: FSGConfig, data: TrainingPairs) -> tuple[StructureVAE, dict, str]:
+def train_vae(cfg: FSGConfig, data: TrainingPairs | LazyPairs | None = None) -> tuple[StructureVAE, dict, str]:
     """Stage I on Eq. 4 (reconstruction of the clean face from the occluded one + KL). Returns the frozen
     V (eval mode), its history and its checkpoint name."""
+    data = data if data is not None else LazyPairs(cfg)
     seed_everything(cfg.seed)
     vae = StructureVAE(cfg.image_size, cfg.width, cfg.z_dim)
     path = checkpoint_path("fsg-vae", vae_key(cfg))
@@ -176,11 +190,11 @@ def train_vae(cfg: FSGConfig, data: TrainingPairs) -> tuple[StructureVAE, dict, 
 
 
 # ## Algorithm 1, lines 6-12: G and D alternately, V frozen
-def train_fsg_gan(cfg: FSGConfig, identity: nn.Module | None = None, data: TrainingPairs | None = None
-                  ) -> TrainedFSG:
+def train_fsg_gan(cfg: FSGConfig, identity: nn.Module | None = None,
+                  data: TrainingPairs | LazyPairs | None = None) -> TrainedFSG:
     """V (reused when already trained), then G on Eq. 8 and D on Eq. 11 in turn each step (G first, as
     Algorithm 1 lists them). ``identity``: F of Eq. 6 (default: :func:`identity_network`)."""
-    data = data if data is not None else training_pairs(cfg)
+    data = data if data is not None else LazyPairs(cfg)
     vae, vae_history, vae_name = train_vae(cfg, data)
     identity = identity if identity is not None else identity_network()
     if identity is not None:
