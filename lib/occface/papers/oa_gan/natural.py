@@ -124,12 +124,13 @@ class OAGANData:
 
 
 def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = True,
-              root: str | Path | None = None) -> OAGANData:
-    """LFW training people at ``size``; natural sets from the attribute scores when ``attributes`` and the
-    folder exists, otherwise the synthetic fallback (no attribute head)."""
+              root: str | Path | None = None, split: str = "train") -> OAGANData:
+    """LFW training people at ``size`` (``split="test"``: the test people, for figures of natural occlusions);
+    natural sets from the attribute scores when ``attributes`` and the folder exists, otherwise the
+    synthetic fallback (no attribute head)."""
     from ...faces.data import load_faces
 
-    faces = load_faces("lfw", size=size, split="train", max_images=max_images, seed=seed, root=root)
+    faces = load_faces("lfw", size=size, split=split, max_images=max_images, seed=seed, root=root)
     folder = attributes_folder(root) if attributes else None
     everyone = torch.arange(len(faces))
     if folder is None:
@@ -146,7 +147,8 @@ def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = 
     clean = known & ~np.any([col[n] for n in NOT_CLEAN], axis=0)
     attrs = torch.from_numpy(np.stack([col[LFW_NAMES[a]] for a in ATTRIBUTES], 1).astype(np.float32))
     x, y = torch.from_numpy(np.flatnonzero(occluded)), torch.from_numpy(np.flatnonzero(clean))
-    note = (f"natural set X: {len(x)} training photos flagged Sunglasses / Eyeglasses / Wearing Hat by Kumar et "
+    who = {"train": "training"}.get(split, split)
+    note = (f"natural set X: {len(x)} {who} photos flagged Sunglasses / Eyeglasses / Wearing Hat by Kumar et "
             f"al.'s classifiers; clean set Y: {len(y)} flagged none of these nor Obstructed Forehead; paired "
             f"faces are Y with synthetic occluders; attributes: LFW's names for CelebA's ten (Young = Youth)")
     return OAGANData(faces.images, faces.landmarks, attrs, torch.from_numpy(known.astype(np.float32)),
