@@ -35,12 +35,13 @@ class MixedOcclusion:
 def occlude_mixed(images: torch.Tensor, seed: int, kinds: Sequence[str] = KINDS,
                   scales: Sequence[float] = (1.0,), clean: float = 0.0, K: int | None = None,
                   templates: str = "train", placement: str = "random", region: str | None = None,
-                  landmarks: torch.Tensor | None = None) -> MixedOcclusion:
+                  landmarks: torch.Tensor | None = None, rotation: float = 0.0) -> MixedOcclusion:
     """A random kind from ``kinds`` per face and a random S from ``scales``; ``clean`` of the faces untouched.
 
     ``occlude`` takes one kind and one S per call, so S is drawn once per kind and call (9 calls a batch
     instead of ~40; over many batches every (kind, S) is still equally likely). ``placement="semantic"``
     with ``landmarks`` puts glasses and masks on the face (RLA, OA-GAN); ``"random"`` is FROM's Alg. 1.
+    ``rotation``: up to +-degrees of random rotation (OA-GAN's 15).
     """
     n, _, h, w = images.shape
     rng = np.random.default_rng(seed)
@@ -54,7 +55,7 @@ def occlude_mixed(images: torch.Tensor, seed: int, kinds: Sequence[str] = KINDS,
     for g, (k, s) in enumerate(groups):
         sub = torch.from_numpy(np.flatnonzero((kind_of == k) & (scale_of == s) & ~keep))
         occ = occlude(images[sub], kinds[k], scale=scales[s], placement=placement, seed=seed * 131 + g, K=K,
-                      templates=templates, region=region,
+                      templates=templates, region=region, rotation=rotation,
                       landmarks=None if landmarks is None else landmarks[sub])
         out[sub], mask[sub] = occ.images, occ.mask
         box[sub] = occ.box / torch.tensor([w, h, w, h], dtype=torch.float32)

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...faces.occlusion import KINDS, occlude
+from ...faces.occlusion import KINDS
+from ...faces.pairs import occlude_mixed
 from ...paths import DataNotFoundError, data_root
 from .model import ATTRIBUTES
 
@@ -65,17 +66,11 @@ def lfw_attributes(paths: list[str], folder: Path) -> tuple[np.ndarray, np.ndarr
 
 def occlude_rotated(images: Tensor, landmarks: Tensor, seed: int, templates: str = "train",
                     rotation: float = ROTATION, kinds: tuple[str, ...] = KINDS) -> tuple[Tensor, Tensor, list[str]]:
-    """One random kind per face, placed on its landmarks with up to +-``rotation`` degrees (``occlude_mixed``
-    takes no rotation). Returns (occluded images, mask 1 = occluder, kind per face)."""
-    rng = np.random.default_rng(seed)
-    kind_of = rng.integers(len(kinds), size=len(images))
-    out, mask = images.clone(), torch.zeros(len(images), 1, *images.shape[-2:])
-    for k in np.unique(kind_of):
-        sub = torch.from_numpy(np.flatnonzero(kind_of == k))
-        occ = occlude(images[sub], kinds[k], placement="semantic", landmarks=landmarks[sub],
-                      seed=int(rng.integers(2 ** 31)), templates=templates, rotation=rotation)
-        out[sub], mask[sub] = occ.images, occ.mask
-    return out, mask, [kinds[k] for k in kind_of]
+    """One random kind per face, placed on its landmarks with up to +-``rotation`` degrees (OA-GAN's
+    synthesis). Returns (occluded images, mask 1 = occluder, kind per face)."""
+    d = occlude_mixed(images, seed, kinds=kinds, templates=templates, placement="semantic", landmarks=landmarks,
+                      rotation=rotation)
+    return d.images, d.mask, d.kinds
 
 
 @dataclass
