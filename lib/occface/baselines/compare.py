@@ -43,9 +43,9 @@ def quality_table(methods: dict, profile: str | Profile, seconds: dict[str, floa
     p = get_profile(profile)
     cells = []
     for name, (kind, fn) in {"occluded": ("restorer", None), **methods}.items():
-        kw = {"inpaint": fn} if kind == "inpainter" else {"restore": fn}
-        q = image_quality(profile=p, occlusion=OCCLUSION, seed=seed, **kw)
-        v = verification(p, occlusion=OCCLUSION, seed=seed, **kw)
+        restore, inpaint = (None, fn) if kind == "inpainter" else (fn, None)
+        q = image_quality(restore, p, occlusion=OCCLUSION, seed=seed, inpaint=inpaint)
+        v = verification(p, occlusion=OCCLUSION, restore=restore, seed=seed, inpaint=inpaint)
         key = "" if fn is not None else "_occluded"
         for metric, unit in (("psnr", "dB"), ("ssim", "")):
             lo, hi = q[f"{metric}{key}_ci"]
