@@ -75,3 +75,12 @@ def test_figure_footer_sits_below_the_axis_label(tmp_path, monkeypatch):
     footer = fig.texts[-1].get_window_extent(renderer)
     label = ax.xaxis.label.get_window_extent(renderer)
     assert footer.y1 <= label.y0
+
+
+def test_units_are_named_per_row_or_column_when_they_differ(tmp_path, monkeypatch):
+    monkeypatch.setenv("OCCFACE_RESULTS", str(tmp_path))
+    cells = [Cell("PSNR", "a", 20.0, unit="dB"), Cell("SSIM", "a", 0.7, unit=""),
+             Cell("PSNR", "b", 21.0, unit="dB"), Cell("SSIM", "b", 0.8, unit="")]
+    Results("evaluation", "quick", "LFW", 0).table("t", cells, title="t")
+    md = (tmp_path / "quick" / "evaluation" / "t.md").read_text()
+    assert "Units: PSNR dB, SSIM -." in md

@@ -198,11 +198,11 @@ class Results:
                 if any_paper:
                     out.append("" if c is None else _fmt(c.paper, digits))
             lines.append("| " + " | ".join(out) + " |")
-        units = sorted({c.unit for c in cells if c.unit})
+        units = _units_line(cells)
         labels = self.labels
         if any(not _missing(c.ci_low) for c in cells):
             lines += ["", "Ours with a confidence interval: `x ± h` (symmetric, h = half-width) or `x [low, high]`."]
-        lines += ["", f"Units: {', '.join(units) or '-'}. Profile `{self.profile}`, data: {self.dataset}, "
+        lines += ["", f"Units: {units}. Profile `{self.profile}`, data: {self.dataset}, "
                       f"seed {self.seed}, hardware: {labels['hardware']}."]
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
@@ -214,3 +214,20 @@ class Results:
         manifest[name] = {"kind": kind, "title": title, "files": files,
                           "topic": self.topic, **self.labels}
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def _units_line(cells: list[Cell]) -> str:
+    """One unit for the whole table, else per column (or per row) where each has one; "-" = unitless."""
+    def name(unit: str) -> str:
+        return unit or "-"
+
+    if len({c.unit for c in cells}) == 1:
+        return name(cells[0].unit)
+    for key in ("column", "row"):
+        groups: dict[str, set[str]] = {}
+        for c in cells:
+            groups.setdefault(getattr(c, key), set()).add(c.unit)
+        if all(len(u) == 1 for u in groups.values()):
+            return ", ".join(f"{k} {name(next(iter(u)))}" for k, u in groups.items())
+    return ", ".join(sorted({name(c.unit) for c in cells}))
+
