@@ -25,11 +25,13 @@ class Table:
         return out
 
     def frame(self):
-        """A pandas DataFrame of "ours (paper)" strings, rows x columns, for display in a notebook."""
+        """A pandas DataFrame of "ours [interval] (paper)" strings, rows x columns, for display in a notebook."""
         import pandas as pd
 
         def text(c: Cell) -> str:
             ours = "—" if c.ours is None else f"{c.ours:.{self.digits}f}"
+            if c.ours is not None and c.ci_low is not None:
+                ours += f" [{c.ci_low:.{self.digits}f}, {c.ci_high:.{self.digits}f}]"
             return ours if c.paper is None else f"{ours} ({c.paper:.{self.digits}f})"
 
         grid: dict[str, dict[str, str]] = {}
