@@ -74,10 +74,8 @@ class FROMConfig:
         """The paper's network for ``full``; narrower and shallower ones for the CPU profiles."""
         p = get_profile(profile)
         from ...nn.backbones import lresnet_blocks
-        blocks = lresnet_blocks(p.name)
-        embedding = {"quick": 64, "default": 128}.get(p.name, 512)
-        base = cls(input_size=tuple(p.recog_size), width=p.width, blocks=blocks, embedding=embedding,
-                   pyramid=4 * p.width)
+        base = cls(input_size=tuple(p.recog_size), width=p.width, blocks=lresnet_blocks(p.name),
+                   pyramid=4 * p.width, **FROM_PER_PROFILE[p.name])
         return dataclasses.replace(base, **overrides)
 
     def replace(self, **changes) -> "FROMConfig":
@@ -91,6 +89,11 @@ class FROMConfig:
 # ---------------------------------------------------------------------------------------------------------
 # 3.2-3.3.1  Feature Pyramid Extractor: Eqs. (2) and (3)
 # ---------------------------------------------------------------------------------------------------------
+
+# embedding size per profile: the paper's 512 at full, smaller on the CPU profiles
+FROM_PER_PROFILE: dict[str, dict] = {"quick": dict(embedding=64), "default": dict(embedding=128),
+                                     "full": dict(embedding=512)}
+
 
 def upsample_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``upsample(.)`` of Eqs. 2-3: nearest, x2. Sized to ``like`` so odd maps (e.g. 7 -> 4 -> 7) line up."""

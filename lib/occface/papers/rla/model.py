@@ -45,8 +45,11 @@ class RLAConfig:
     @classmethod
     def for_profile(cls, profile: str | Profile) -> "RLAConfig":
         p = get_profile(profile)
-        hidden = {"quick": 128, "default": 256}.get(p.name, 2048)
-        return cls(image_size=p.image_size, grid=2, hidden=hidden, layers=2, steps=8)
+        return cls(image_size=p.image_size, grid=2, layers=2, steps=8, **RLA_PER_PROFILE[p.name])
+
+
+# LSTM width per profile: the paper's 2,048 units at full, narrower on the CPU profiles
+RLA_PER_PROFILE: dict[str, dict] = {"quick": dict(hidden=128), "default": dict(hidden=256), "full": dict(hidden=2048)}
 
 
 def to_grey(images: torch.Tensor) -> torch.Tensor:
