@@ -10,6 +10,9 @@ import os
 import pytest
 import torch
 
+# the notebooks run on one thread: a model a test trains first and caches must equal the notebook's own
+torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="session")
 def data_root():

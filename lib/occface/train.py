@@ -69,9 +69,14 @@ def config_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# CPU training runs on a fixed number of threads: float reductions differ with the thread count, and a
+# checkpoint trained by one process (a test, a notebook) is reused by every other. Part of every key.
+TRAIN_THREADS = 1
+
+
 def checkpoint_path(name: str, *config: Any) -> Path:
     """``<cache>/checkpoints/<name>-<hash of config>.pt``: a changed config never reuses an old model."""
-    return cache_dir("checkpoints") / f"{name}-{config_hash(name, *config)}.pt"
+    return cache_dir("checkpoints") / f"{name}-{config_hash(name, *config, f'cpu-threads={TRAIN_THREADS}')}.pt"
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
@@ -267,26 +272,32 @@ class Trainer:
         start = self._try_resume(self.partial, finished=False) or 0
         for module in self.modules.values():
             module.train()
-        bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
-                   disable=not self.accelerator.is_main_process, mininterval=2.0)
-        for step in bar:
-            losses = step_fn(step)
-            for name, value in losses.items():
-                value = float(value)
-                if not math.isfinite(value):
-                    raise TrainingDivergedError(self._diverged_message(name, value, step))
-                self.history.setdefault(name, []).append(value)
-            for scheduler in self.schedulers.values():
-                scheduler.step()
-            if step % 10 == 0:
-                bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in self.history.items()}, refresh=False)
-            if (step + 1) % self.save_every == 0 and step + 1 < self.steps and self.accelerator.is_main_process:
-                payload = self._payload(step + 1, finished=False)
-                if _finite_modules(payload):
-                    save_checkpoint(self.partial, payload)
-                else:  # keep the last good one; the loss will say NaN soon enough
-                    warnings.warn(f"{self.desc}: weights are not finite at step {step + 1}; "
-                                  f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu":  # a CPU model must not depend on which process trained it
+            torch.set_num_threads(TRAIN_THREADS)
+        try:
+            bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
+                       disable=not self.accelerator.is_main_process, mininterval=2.0)
+            for step in bar:
+                losses = step_fn(step)
+                for name, value in losses.items():
+                    value = float(value)
+                    if not math.isfinite(value):
+                        raise TrainingDivergedError(self._diverged_message(name, value, step))
+                    self.history.setdefault(name, []).append(value)
+                for scheduler in self.schedulers.values():
+                    scheduler.step()
+                if step % 10 == 0:
+                    bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in self.history.items()}, refresh=False)
+                if (step + 1) % self.save_every == 0 and step + 1 < self.steps and self.accelerator.is_main_process:
+                    payload = self._payload(step + 1, finished=False)
+                    if _finite_modules(payload):
+                        save_checkpoint(self.partial, payload)
+                    else:  # keep the last good one; the loss will say NaN soon enough
+                        warnings.warn(f"{self.desc}: weights are not finite at step {step + 1}; "
+                                      f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
+        finally:
+            torch.set_num_threads(threads)
         for module in self.modules.values():
             module.eval()
         if self.accelerator.is_main_process:
