@@ -31,33 +31,29 @@ profile = "quick"
 # %%
 # NBVAL_CHECK_OUTPUT
 import time
-import warnings
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from occface.eval import metrics, protocols
 from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.eval.sweeps import kind_sweep, region_sweep, scale_sweep, verification_cells
 from occface.faces.data import load_faces
 from occface.faces.occlusion import occlude
+from occface.notebook import start_notebook
 from occface.pretrained.dlib_resnet import compare_with_dlib
 from occface.pretrained.facenet import compare_with_opencv, load_facenet
 from occface.plots import label_points
-from occface.profiles import get_profile
-from occface.results import Cell, Results
-from occface.runtime import seed_everything
+from occface.results import Cell
 
-warnings.filterwarnings("ignore", category=FutureWarning)
-torch.set_num_threads(2)
-P = get_profile(profile)
 SEED = 0
-seed_everything(SEED)
-res = Results("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10 (held out)", SEED)
+# two threads: the evaluator only runs inference, and this notebook trains nothing the cache reuses elsewhere
+nb = start_notebook("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10 (held out)", SEED, threads=2,
+                    quiet=True)
+P, res = nb.profile, nb.results
 # the clean reference uses every held-out pair at default; each sweep row a seeded, balanced subset (each
 # sweep pair embeds two occluded faces)
 BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10, check=40),

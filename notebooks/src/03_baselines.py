@@ -32,24 +32,14 @@
 profile = "quick"
 
 # %%
-import time
-
-import torch
-
 from occface.baselines import compare
 from occface.faces.data import load_faces
+from occface.notebook import start_notebook
 from occface.plots import image_grid
-from occface.profiles import get_profile
-from occface.results import Results
-from occface.runtime import hardware_label, seed_everything
 
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
-started = time.perf_counter()
-P = get_profile(profile)
-seed_everything(0)
-res = Results("baselines", P.name, "LFW deep-funneled (train: people outside View-2 folds 6-10; test: folds 6-10)", 0)
-print(P.name, P.image_size, "px;", hardware_label())
+nb = start_notebook("baselines", profile,
+                    "LFW deep-funneled (train: people outside View-2 folds 6-10; test: folds 6-10)")
+P, res = nb.profile, nb.results
 
 # %% [markdown]
 # ## Training (or reloading) every method
@@ -86,4 +76,4 @@ table.frame()
 # dlib column asks the question the papers care about: does the restored face still look like its owner?
 
 # %%
-print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")
+print(nb.finished())

@@ -22,28 +22,14 @@
 profile = "quick"
 
 # %%
-import time
-import warnings
-
-import torch
-
+from occface.notebook import start_notebook
 from occface.papers.rla import figures, tables, train
 from occface.papers.rla.model import RLAConfig
-from occface.profiles import get_profile
-from occface.results import Results
-from occface.runtime import hardware_label, seed_everything
 
-warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
-started = time.perf_counter()
-P = get_profile(profile)
+nb = start_notebook("rla", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)")
+P, res = nb.profile, nb.results
 cfg = train.RLAExperimentConfig.for_profile(P)
-seed_everything(cfg.seed)
-res = Results("rla", profile=P.name, dataset="LFW deep-funneled + occluder templates (OCCFACE_DATA)",
-              seed=cfg.seed)
 print(cfg.model)
-print(hardware_label())
 
 # %% [markdown]
 # ## The network at this profile
@@ -155,4 +141,4 @@ table2.write(res)
 print(table2.notes[0])
 
 # %%
-print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")
+print(nb.finished())

@@ -22,28 +22,16 @@
 profile = "quick"
 
 # %%
-import time
-import warnings
-
 import torch
 
+from occface.notebook import start_notebook
 from occface.papers.fsg_gan import published, tables, train
 from occface.plots import image_grid
-from occface.profiles import get_profile
-from occface.results import Results
-from occface.runtime import hardware_label, seed_everything
 
-warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
-started = time.perf_counter()
-P = get_profile(profile)
+nb = start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)")
+P, res = nb.profile, nb.results
 cfg = train.FSGConfig.for_profile(P)
-seed_everything(cfg.seed)
-res = Results("fsg_gan", profile=P.name, dataset="LFW deep-funneled + occluder templates (OCCFACE_DATA)",
-              seed=cfg.seed)
 print(cfg)
-print(hardware_label())
 
 # %% [markdown]
 # ## Training (Algorithm 1)
@@ -117,4 +105,4 @@ table3.frame()
 # %%
 print(f"paper, Set1-LFW: FSG-GAN {published.psnr_01(published.TABLE2['FSG-GAN']['Set1-LFW'][0]):.2f} dB "
       f"on the [0,1] scale vs occluded {published.psnr_01(published.TABLE2['Occluded image']['Set1-LFW'][0]):.2f}")
-print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")
+print(nb.finished())

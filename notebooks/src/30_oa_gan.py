@@ -22,28 +22,17 @@
 profile = "quick"
 
 # %%
-import time
-import warnings
-
 import torch
+
+from occface.notebook import start_notebook
 from occface.papers.oa_gan import natural, tables, train
 from occface.papers.oa_gan.model import NetConfig
 from occface.plots import image_grid
-from occface.profiles import get_profile
-from occface.results import Results
-from occface.runtime import hardware_label, seed_everything
 
-warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
-started = time.perf_counter()
-P = get_profile(profile)
+nb = start_notebook("oa_gan", profile, "LFW deep-funneled + LFW attributes + occluder templates (OCCFACE_DATA)")
+P, res = nb.profile, nb.results
 cfg = train.OAGANConfig.for_profile(P)
-seed_everything(cfg.seed)
-res = Results("oa_gan", profile=P.name, dataset="LFW deep-funneled + LFW attributes + occluder templates "
-              "(OCCFACE_DATA)", seed=cfg.seed)
 print(cfg)
-print(hardware_label())
 
 # %% [markdown]
 # ## The network at this profile
@@ -147,4 +136,4 @@ table4.write(res)
 table4.frame()
 
 # %%
-print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")
+print(nb.finished())

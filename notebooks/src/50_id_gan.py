@@ -21,28 +21,15 @@
 profile = "quick"
 
 # %%
-import time
-import warnings
-
-import torch
-
 from occface.faces import parsing
+from occface.notebook import start_notebook
 from occface.papers.id_gan import published, tables, train
 from occface.plots import image_grid
-from occface.profiles import get_profile
-from occface.results import Results
-from occface.runtime import hardware_label, seed_everything
 
-warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
-if not torch.cuda.is_available():
-    torch.set_num_threads(1)  # the CPU machines are shared: one thread avoids oversubscription stalls
-started = time.perf_counter()
-P = get_profile(profile)
+nb = start_notebook("id_gan", profile, "LFW deep-funneled (OCCFACE_DATA)")
+P, res = nb.profile, nb.results
 cfg = train.IDGANTrainConfig.for_profile(P)
-seed_everything(cfg.seed)
-res = Results("id_gan", profile=P.name, dataset="LFW deep-funneled (OCCFACE_DATA)", seed=cfg.seed)
 print(cfg)
-print(hardware_label())
 
 # %% [markdown]
 # ## The structure network S
@@ -118,4 +105,4 @@ table3.frame()
 
 # %%
 print("paper, Table III (VGGFace2 row):", dict(zip(published.TABLE3_COLUMNS, published.TABLE3["VGGFace2"])))
-print(f"notebook wall time {time.perf_counter() - started:.0f} s on {hardware_label()}")
+print(nb.finished())
