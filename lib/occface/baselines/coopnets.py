@@ -33,7 +33,8 @@ import torch
 from torch import Tensor, nn
 
 from ..faces.pairs import step_generator
-from ..profiles import Profile, get_profile
+from ..profiles import Profile
+from .config import ProfileConfig
 from .deepfill import composite
 from .registry import register
 
@@ -42,7 +43,7 @@ ALIASES = {"cl": "coopnets", "coopnets": "coopnets"}  # ID-GAN's name for it
 
 # ## Configuration
 @dataclass(frozen=True)
-class CoopNetsConfig:
+class CoopNetsConfig(ProfileConfig):
     """``full``: the official widths (descriptor 64, generator 64 -> 512 channels) at 128 px."""
     profile: str
     image_size: int
@@ -63,20 +64,13 @@ class CoopNetsConfig:
     max_train_images: int = 0
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "CoopNetsConfig":
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, max_train_images=p.max_train_images, seed=seed,
-                   **{"steps": p.steps} | PER_PROFILE[p.name])
-
-
-# quick/default: narrow nets and a larger generator lr for a CPU budget; the descriptor's lr halved (at 1e-3 its
-# energy gap f(Y_obs) - f(Y~) reached 1e7 within 150 quick steps, at 5e-4 about 3e5)
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(gen_width=8, des_width=8, batch=16, des_lr=5e-4, gen_lr=1e-3, infer_steps=30),
-    "default": dict(gen_width=16, des_width=16, batch=32, des_lr=5e-4, gen_lr=1e-3, steps=1000),
-    "full": dict(gen_width=64, des_width=64, batch=100),
-}
+    # quick/default: narrow nets and a larger generator lr for a CPU budget; the descriptor's lr halved (at 1e-3 its
+    # energy gap f(Y_obs) - f(Y~) reached 1e7 within 150 quick steps, at 5e-4 about 3e5)
+    PER_PROFILE = {
+        "quick": dict(gen_width=8, des_width=8, batch=16, des_lr=5e-4, gen_lr=1e-3, infer_steps=30),
+        "default": dict(gen_width=16, des_width=16, batch=32, des_lr=5e-4, gen_lr=1e-3, steps=1000),
+        "full": dict(gen_width=64, des_width=64, batch=100),
+    }
 
 
 # ## 1. The descriptor (Eq. 1)

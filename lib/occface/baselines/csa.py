@@ -40,7 +40,8 @@ from torch import Tensor, nn
 
 from ..nn.discriminators import PatchGAN
 from ..nn.gan import GANSteps
-from ..profiles import Profile, get_profile
+from ..profiles import Profile
+from .config import ProfileConfig
 from .deepfill import composite, face_pairs
 from .registry import register
 
@@ -50,7 +51,7 @@ CONSISTENCY_LEVEL, FEATURE_D_LEVEL = 2, 0        # FaceNet levels standing in fo
 
 # ## Configuration
 @dataclass(frozen=True)
-class CSAConfig:
+class CSAConfig(ProfileConfig):
     """``full``: the official widths (ngf = ndf = 64) at 128 px; smaller profiles shrink."""
     profile: str
     image_size: int
@@ -67,18 +68,12 @@ class CSAConfig:
     copies: int = 1
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "CSAConfig":
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, max_train_images=p.max_train_images, seed=seed, **PER_PROFILE[p.name])
-
-
-# quick: no FaceNet terms (a smoke run); default: small batch and few steps, FaceNet dominating each step
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=8, disc_width=8, batch=8, steps=150, lr=1e-3, consistency=0.0),
-    "default": dict(width=16, disc_width=16, batch=8, steps=400, lr=5e-4, copies=2),
-    "full": dict(width=64, disc_width=64, batch=8, steps=60000, copies=2),
-}
+    # quick: no FaceNet terms (a smoke run); default: small batch and few steps, FaceNet dominating each step
+    PER_PROFILE = {
+        "quick": dict(width=8, disc_width=8, batch=8, steps=150, lr=1e-3, consistency=0.0),
+        "default": dict(width=16, disc_width=16, batch=8, steps=400, lr=5e-4, copies=2),
+        "full": dict(width=64, disc_width=64, batch=8, steps=60000, copies=2),
+    }
 
 
 # ## 3. The CSA layer (Sec. 3.2)

@@ -33,14 +33,15 @@ from ..nn.adversarial import GANLoss
 from ..nn.blocks import ResidualBlock, conv_norm_act
 from ..nn.discriminators import PatchGAN
 from ..nn.gan import GANSteps
-from ..profiles import Profile, get_profile
+from ..profiles import Profile
+from .config import ProfileConfig
 from .deepfill import face_pairs
 from .registry import register
 
 
 # ## Configuration
 @dataclass(frozen=True)
-class CycleGANConfig:
+class CycleGANConfig(ProfileConfig):
     """``full``: the official sizes (ngf = ndf = 64, 6 residual blocks for 128 px); smaller profiles shrink."""
     profile: str
     image_size: int
@@ -57,20 +58,13 @@ class CycleGANConfig:
     max_train_images: int = 0
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "CycleGANConfig":
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, max_train_images=p.max_train_images, seed=seed,
-                   **{"steps": p.steps} | PER_PROFILE[p.name])
-
-
-# quick/default: narrow nets, fewer blocks, a larger lr (and at default fewer steps: ~0.4 s a step on one
-# CPU thread) for a CPU budget
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=8, disc_width=8, blocks=2, batch=8, lr=1e-3),
-    "default": dict(width=16, disc_width=16, blocks=4, batch=8, lr=5e-4, steps=1000),
-    "full": dict(width=64, disc_width=64, blocks=6, batch=1, lr=2e-4),
-}
+    # quick/default: narrow nets, fewer blocks, a larger lr (and at default fewer steps: ~0.4 s a step on one
+    # CPU thread) for a CPU budget
+    PER_PROFILE = {
+        "quick": dict(width=8, disc_width=8, blocks=2, batch=8, lr=1e-3),
+        "default": dict(width=16, disc_width=16, blocks=4, batch=8, lr=5e-4, steps=1000),
+        "full": dict(width=64, disc_width=64, blocks=6, batch=1, lr=2e-4),
+    }
 
 
 # ## Unpaired training sets

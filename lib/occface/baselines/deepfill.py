@@ -31,7 +31,8 @@ from ..nn.blocks import ContextualAttention, conv_norm_act
 from ..nn.discriminators import GlobalLocalCritic
 from ..nn.gan import GANSteps
 from ..nn.losses import spatial_discount
-from ..profiles import Profile, get_profile
+from ..profiles import Profile
+from .config import ProfileConfig
 from .registry import register
 
 ALIASES = {"ca": "deepfill", "gnipt": "deepfill", "deepfill": "deepfill"}
@@ -72,7 +73,7 @@ def composite(predict: Callable[[Tensor, Tensor], Tensor], size: int) -> Callabl
 
 # ## Configuration
 @dataclass(frozen=True)
-class DeepFillConfig:
+class DeepFillConfig(ProfileConfig):
     """``full``: the official sizes (cnum 32, critics 64) and schedule at 128 px; smaller profiles shrink."""
     profile: str
     image_size: int
@@ -92,20 +93,13 @@ class DeepFillConfig:
     copies: int = 1         # occlusions drawn per training face
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "DeepFillConfig":
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, max_train_images=p.max_train_images, seed=seed,
-                   **{"steps": p.steps} | PER_PROFILE[p.name])
-
-
-# quick/default: narrower nets, a larger lr, fewer critic steps per G step (and at default fewer steps:
-# ~0.3 s a step on one CPU thread) to fit a CPU budget
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=4, critic_width=4, batch=8, lr=1e-3, d_steps=1),
-    "default": dict(width=8, critic_width=12, batch=16, lr=4e-4, d_steps=2, copies=2, steps=1000),
-    "full": dict(width=32, critic_width=64, batch=16, lr=1e-4, d_steps=5, copies=2),
-}
+    # quick/default: narrower nets, a larger lr, fewer critic steps per G step (and at default fewer steps:
+    # ~0.3 s a step on one CPU thread) to fit a CPU budget
+    PER_PROFILE = {
+        "quick": dict(width=4, critic_width=4, batch=8, lr=1e-3, d_steps=1),
+        "default": dict(width=8, critic_width=12, batch=16, lr=4e-4, d_steps=2, copies=2, steps=1000),
+        "full": dict(width=32, critic_width=64, batch=16, lr=1e-4, d_steps=5, copies=2),
+    }
 
 
 # ## 1. Coarse network (Sec. 3.1)

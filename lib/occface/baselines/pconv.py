@@ -32,14 +32,15 @@ from torch import Tensor, nn
 
 from ..nn.blocks import PartialConv2d, activation, norm_layer
 from ..nn.losses import PerceptualStyle, masked_l1, total_variation
-from ..profiles import Profile, get_profile
+from ..profiles import Profile
+from .config import ProfileConfig
 from .deepfill import composite, face_pairs
 from .registry import register
 
 
 # ## Configuration
 @dataclass(frozen=True)
-class PConvConfig:
+class PConvConfig(ProfileConfig):
     """``full``: the paper's widths (64..512) at 128 px; quick/default shrink widths and schedule."""
     profile: str
     image_size: int
@@ -58,21 +59,15 @@ class PConvConfig:
     copies: int = 1
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "PConvConfig":
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, max_train_images=p.max_train_images, seed=seed, **PER_PROFILE[p.name])
-
-
-# quick/default: narrow nets, small batches, few steps and a larger lr for a CPU budget. FaceNet's features
-# (at its 160 px input, ~0.3 s of one CPU thread per face and step) dominate a step, so ``quick`` leaves the
-# perceptual and style terms out (a smoke run) and ``default`` keeps them on a small batch
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=8, batch=16, steps=150, finetune_steps=40, lr=2e-3, lr_finetune=5e-4, perceptual=0.0,
-                  style=0.0),
-    "default": dict(width=16, batch=4, steps=250, finetune_steps=60, lr=1e-3, lr_finetune=2.5e-4, copies=2),
-    "full": dict(width=64, batch=16, steps=60000, finetune_steps=20000, lr=2e-4, lr_finetune=5e-5, copies=2),
-}
+    # quick/default: narrow nets, small batches, few steps and a larger lr for a CPU budget. FaceNet's features
+    # (at its 160 px input, ~0.3 s of one CPU thread per face and step) dominate a step, so ``quick`` leaves the
+    # perceptual and style terms out (a smoke run) and ``default`` keeps them on a small batch
+    PER_PROFILE = {
+        "quick": dict(width=8, batch=16, steps=150, finetune_steps=40, lr=2e-3, lr_finetune=5e-4, perceptual=0.0,
+                      style=0.0),
+        "default": dict(width=16, batch=4, steps=250, finetune_steps=60, lr=1e-3, lr_finetune=2.5e-4, copies=2),
+        "full": dict(width=64, batch=16, steps=60000, finetune_steps=20000, lr=2e-4, lr_finetune=5e-5, copies=2),
+    }
 
 
 # ## 1-2. The partial-convolution U-Net (Sec. 3.3)
