@@ -14,7 +14,7 @@
 # What differs from the paper, on purpose: LFW training identities instead of CelebA (so only the LFW test
 # sets exist); our open occluder templates (half for training, the unseen half for Set2); the identity loss
 # runs on FaceNet (CASIA-WebFace) instead of LightCNN, on a subset of each batch at the CPU profiles; the
-# identification table uses dlib's descriptor instead of ArcFace; `quick` / `default` shrink sizes and
+# identification table uses dlib and FaceNet instead of ArcFace; `quick` / `default` shrink sizes and
 # schedules (`full`: 128 px, the paper's optimiser). A row beyond the paper trains the official code's
 # losses as released (no adversarial gradient reaches G; two of D's three heads never learn).
 
@@ -63,7 +63,7 @@ official = trained["Official losses (beyond the paper)"]
 fig = image_grid({"occluded": s.occluded[shown], "structure g (V)": structure.clamp(0, 1),
                   "FSG-GAN": full.model.restore(s.occluded[shown]),
                   "official losses": official.model.restore(s.occluded[shown]), "ground truth": s.clean[shown]})
-res.figure("fig7", fig, title="FSG-GAN on Set2-LFW: input, predicted structure, output, official losses, truth")
+res.figure("structures", fig, title="FSG-GAN on Set2-LFW: input, predicted structure, output, official losses, truth")
 
 # %% [markdown]
 # ## Table 2 — PSNR / SSIM
@@ -78,6 +78,7 @@ methods = {"Occluded image": lambda x, m: x, **compared,
            "FSG-GAN, official losses": tables.as_method(official.model.restore)}
 table2 = tables.table2(cfg, methods, sets, notes)
 table2.write(res)
+res.figure("fig7", tables.fig7(methods, sets), title="Fig. 7: every method on Set1-LFW and Set2-LFW faces")
 table2.frame()
 
 # %% [markdown]
@@ -86,15 +87,19 @@ table2.frame()
 # but judges only its last level.
 
 # %%
-table4 = tables.table4(cfg, {row: tables.as_method(t.model.restore) for row, t in trained.items()},
-                       sets["Set2-LFW"])
+variants = {row: tables.as_method(t.model.restore) for row, t in trained.items()}
+table4 = tables.table4(cfg, variants, sets["Set2-LFW"])
 table4.write(res)
+res.figure("fig9", tables.fig9(variants, sets["Set2-LFW"]),
+           title="Fig. 9: the ablation's outputs on the same Set2-LFW faces")
 table4.frame()
 
 # %% [markdown]
 # ## Table 3 — identification
 # People of the LFW test split with at least six images: one clean gallery image each, the other five
-# occluded with unseen templates and de-occluded as probes; rank-k over five random gallery choices.
+# occluded with unseen templates and de-occluded as probes; rank-k over five random gallery choices. The
+# paper's ArcFace cannot be had; two independent networks score instead: dlib (its numbers sit beside the
+# paper's) and FaceNet, the network inside FSG-GAN's identity loss (so its column favours FSG-GAN).
 
 # %%
 people = {"quick": 10, "default": 100}.get(P.name, 200)

@@ -127,39 +127,82 @@ def table4(cfg: FSGConfig, variants: dict[str, Method], test: TestSet) -> Table:
                  digits=3)
 
 
+def _evaluators() -> dict[str, tuple[Callable[[torch.Tensor], np.ndarray], str]]:
+    """The two independent evaluators (never trained here) in place of the paper's ArcFace, with their
+    metric: dlib's descriptor (Euclidean, its own convention) and FaceNet (cosine)."""
+    from ...eval.recognizers import dlib_evaluator
+    from ...pretrained.facenet import load_facenet
+
+    facenet = load_facenet()
+    return {"dlib": (dlib_evaluator(), "euclidean"), "FaceNet": (facenet.embed, "cosine")}
+
+
 def table3(cfg: FSGConfig, methods: dict[str, Method | None], people: int, repeats: int = 5) -> Table:
     """Table 3: rank-1/5/10 identification on LFW test people with >= 6 images: per repeat, one clean
     gallery image per person and the other five, occluded (unseen templates) and de-occluded, as probes;
-    dlib's descriptor (never trained here) in place of ArcFace. Cells: mean and +-std over repeats."""
-    from ...eval.recognizers import dlib_evaluator
+    features from dlib and from FaceNet in place of ArcFace. Cells: mean and +-std over repeats."""
     from ...faces.data import load_faces
 
     faces = load_faces("lfw", size=cfg.image_size, split="test", min_per_identity=6, seed=cfg.seed)
     idx, _ = faces.pick_people(min(people, len(faces.names)), 6, cfg.seed)
     clean, labels = faces.images[idx], faces.identity[idx].numpy()
     occ, mask = occlude_fsg(clean, cfg.seed + 2000, faces.landmarks[idx], "test", cfg.rotation, cfg.sizes)
-    embed = dlib_evaluator()
-    clean_feat = embed(clean)
     rng = np.random.default_rng(cfg.seed)
     picks = [rng.integers(6, size=len(idx) // 6) for _ in range(repeats)]
+    with torch.no_grad():
+        restored = {row: torch.cat([method(x, m) for x, m in zip(occ.split(128), mask.split(128))]).clamp(0, 1)
+                    for row, method in methods.items() if method is not None}
     cells = []
-    for row, method in methods.items():
-        feats = embed(torch.cat([method(x, m) for x, m in zip(occ.split(128), mask.split(128))])) \
-            if method is not None else None
-        runs = []
-        for pick in picks if feats is not None else []:
-            gallery = np.arange(0, len(idx), 6) + pick
-            probe = np.setdiff1d(np.arange(len(idx)), gallery)
-            r = rank_k((clean_feat[gallery], labels[gallery]), (feats[probe], labels[probe]), published.RANKS,
-                       metric="euclidean")
-            runs.append([100 * r[k] for k in published.RANKS])
-        paper = published.TABLE3["Set2-LFW"].get(row)
-        for j, k in enumerate(published.RANKS):
-            mean = float(np.mean([r[j] for r in runs])) if runs else None
-            std = float(np.std([r[j] for r in runs])) if runs else None
-            cells.append(Cell(row, f"Rank-{k}", mean, paper[j][0] if paper else None, "%",
-                              None if mean is None else mean - std, None if mean is None else mean + std))
-    return Table("table3", cells, "Table 3: rank-1/5/10 identification (%) on Set2-LFW-style probes",
-                 [*_notes(cfg)[:1], f"{len(idx) // 6} people x 6 images, {repeats} repeats; +- is the std over "
-                  "repeats (as the paper); dlib's descriptor (Euclidean) in place of ArcFace.",
-                  _notes(cfg)[2]], digits=1)
+    for evaluator, (embed, metric) in _evaluators().items():
+        clean_feat = embed(clean)
+        for row in methods:
+            feats = embed(restored[row]) if row in restored else None
+            runs = []
+            for pick in picks if feats is not None else []:
+                gallery = np.arange(0, len(idx), 6) + pick
+                probe = np.setdiff1d(np.arange(len(idx)), gallery)
+                r = rank_k((clean_feat[gallery], labels[gallery]), (feats[probe], labels[probe]), published.RANKS,
+                           metric=metric)
+                runs.append([100 * r[k] for k in published.RANKS])
+            paper = published.TABLE3["Set2-LFW"].get(row) if evaluator == "dlib" else None
+            for j, k in enumerate(published.RANKS):
+                mean = float(np.mean([r[j] for r in runs])) if runs else None
+                std = float(np.std([r[j] for r in runs])) if runs else None
+                cells.append(Cell(row, f"{evaluator} Rank-{k}", mean, paper[j][0] if paper else None, "%",
+                                  None if mean is None else mean - std, None if mean is None else mean + std))
+    return Table("table3", cells, "Table 3: rank-1/5/10 identification (%) on Set2-LFW-style probes, dlib and "
+                 "FaceNet features", [*_notes(cfg)[:1], f"{len(idx) // 6} people x 6 images, {repeats} repeats; "
+                 "+- is the std over repeats (as the paper). Features: dlib's descriptor (Euclidean) and FaceNet "
+                 "(cosine), both never trained here, in place of ArcFace; the paper's numbers (ArcFace) are shown "
+                 "beside the dlib columns.", _notes(cfg)[2]], digits=1)
+
+
+def fig9(variants: dict[str, Method], test: TestSet, n: int = 8):
+    """Fig. 9: the ablation's outputs on the same Set2-LFW faces: input, each variant, ground truth."""
+    from ...plots import image_grid
+
+    shown = slice(0, n)
+    occ, mask = test.occluded[shown], test.mask[shown]
+    with torch.no_grad():
+        rows = {"occluded": occ, **{row: method(occ, mask).clamp(0, 1) for row, method in variants.items()},
+                "ground truth": test.clean[shown]}
+    return image_grid(rows)
+
+
+def fig7(methods: dict[str, Method | None], sets: dict[str, TestSet], n: int = 6):
+    """Fig. 7: every compared method (rows) on the same faces of each test set (column blocks)."""
+    from ...plots import image_grid
+
+    shown = slice(0, n)
+    rows: dict[str, list[torch.Tensor]] = {"occluded": [], **{r: [] for r, m in methods.items() if m},
+                                           "ground truth": []}
+    with torch.no_grad():
+        for s in sets.values():
+            occ, mask = s.occluded[shown], s.mask[shown]
+            rows["occluded"].append(occ)
+            for row, method in methods.items():
+                if method is not None:
+                    rows[row].append(method(occ, mask).clamp(0, 1))
+            rows["ground truth"].append(s.clean[shown])
+    titles = [f"{name} #{i + 1}" for name in sets for i in range(n)]
+    return image_grid({row: torch.cat(v) for row, v in rows.items()}, titles, size=0.9, fontsize=6)
