@@ -6,7 +6,8 @@
 - ``MarginSoftmax``: the unified margin softmax of FROM Eq. 1, cos(m1*theta + m2) - m3, giving SphereFace
   (m1), ArcFace (m2) and CosFace (m3).
 - ``train_recognizer``: LResNet-IR (FROM's baseline, 112x96) or LightCNN-9 (FSG-GAN / OA-GAN's identity
-  supervisor) trained on the training identities only, through ``occface.train.Trainer``.
+  supervisor) trained on the training identities only, through ``occface.train.Trainer``; optionally on the
+  training faces passed through a function first (OA-GAN Sec. IV-E: a recognizer trained on de-occluded faces).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch import nn
 
 from ..faces.align import similarity_matrix
 from ..nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
-from ..nn.margins import LOSSES, MarginSoftmax
+from ..nn.margins import CENTRE_LOSS, LOSSES, CentreLoss, MarginSoftmax
 from ..paths import cache_dir
 from ..profiles import Profile, get_profile
 
@@ -138,6 +139,17 @@ class TrainingInfo:
     seconds: float
     classes: int
     train_images: int
+    images_digest: str = ""  # pixel hash of the training faces when a function changed them, else ""
+
+    def describe(self) -> str:
+        """One line: backbone, loss, schedule and data, e.g. for a table row's note."""
+        c = self.config
+        arch = {"lresnet": "LResNet-IR", "lightcnn": "LightCNN-9"}[c.arch]
+        head = {"softmax": "cosine softmax", "centerloss": "cosine softmax + centre loss"}.get(c.loss, c.loss)
+        faces = "transformed LFW training faces" if self.images_digest else "LFW training faces"
+        return (f"{arch} ({c.input_size[0]}x{c.input_size[1]}, {c.embedding}-D), {head} {LOSSES[c.loss]}"
+                f"{f' + {CENTRE_LOSS}' if c.loss == 'centerloss' else ''}; {c.steps} steps x {c.batch} on "
+                f"{self.train_images} {faces} of {self.classes} people")
 
 
 class Recognizer(nn.Module):
@@ -218,13 +230,17 @@ class RecognizerConfig:
 
 
 def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str = "cosface",
-                     verbose: bool = True) -> Recognizer:
+                     verbose: bool = True,
+                     train_images: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Recognizer:
     """Train (or reuse from the checkpoint cache) a recognizer on LFW's training identities only.
 
     People with a single image are dropped (``min_per_identity=2``): a class seen once teaches the margin
     nothing transferable. LResNet: SGD momentum 0.9, weight decay 5e-4, one-cycle LR (peak 0.1); LightCNN: AdamW
     (peak 2e-3); horizontal flips.
     The margin head (FROM Eq. 1) is trained with the backbone and discarded; ``embed`` gives features.
+    ``loss="centerloss"``: the cosine softmax plus Wen et al.'s centre loss (``nn.margins.CENTRE_LOSS``).
+    ``train_images``: a function applied once to the (N,3,H,W) training faces before training (e.g. a
+    de-occluder); the hash of its output joins the checkpoint key, so another function gets another model.
     """
     from ..faces.data import load_faces
     from ..runtime import seed_everything
@@ -235,18 +251,28 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     faces = load_faces("lfw", size=cfg.input_size, split="train", max_images=cfg.max_train_images, seed=seed,
                        min_per_identity=cfg.min_per_identity)
     classes = len(faces.names)
+    images, labels, digest = faces.images, faces.identity, ""
+    if train_images is not None:
+        images = torch.as_tensor(train_images(images)).detach().float().cpu()
+        if images.shape != faces.images.shape:
+            raise ValueError(f"train_images must keep the faces' shape {tuple(faces.images.shape)}, returned "
+                             f"{tuple(images.shape)}; resize inside the function")
+        digest = hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:16]
     model = cfg.build()
     head = MarginSoftmax(cfg.embedding, classes, **LOSSES[cfg.loss])
+    modules = {"model": model, "head": head}
+    if cfg.loss == "centerloss":
+        modules["centres"] = CentreLoss(classes, cfg.embedding, CENTRE_LOSS["alpha"])
     params = list(model.parameters()) + list(head.parameters())
     if arch == "lresnet":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     else:  # LightCNN has no BatchNorm: plain SGD at 0.1 kills the MFM units within a few steps; Adam trains it
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.15)
-    trainer = Trainer({"model": model, "head": head}, {"opt": opt},
-                      checkpoint_path(f"recognizer-{arch}-{loss}", asdict(cfg), classes), steps=cfg.steps,
+    extra = [{"train_images": digest}] if digest else []  # absent otherwise: existing checkpoints keep their keys
+    trainer = Trainer(modules, {"opt": opt},
+                      checkpoint_path(f"recognizer-{arch}-{loss}", asdict(cfg), classes, *extra), steps=cfg.steps,
                       desc=f"{arch}/{loss}", schedulers={"sched": sched})
-    images, labels = faces.images, faces.identity
     device = trainer.device
 
     def step(i: int) -> dict[str, float]:
@@ -255,8 +281,13 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
         x, y = images[idx].to(device), labels[idx].to(device)
         flip = torch.rand(len(x), generator=gen) < 0.5
         x = torch.where(flip.view(-1, 1, 1, 1).to(device), x.flip(-1), x)
-        logits = trainer.modules["head"](trainer.modules["model"](x), y)
+        features = trainer.modules["model"](x)
+        logits = trainer.modules["head"](features, y)
         loss_value = F.cross_entropy(logits, y)
+        if "centres" in trainer.modules:  # on s * unit features, the vectors the cosine head scores
+            scored = trainer.modules["head"].s * F.normalize(features)
+            loss_value = loss_value + CENTRE_LOSS["weight"] * trainer.modules["centres"](scored, y)
+            trainer.modules["centres"].update(scored, y)
         opt_ = trainer.optimizers["opt"]
         opt_.zero_grad(set_to_none=True)
         trainer.backward(loss_value)
@@ -266,7 +297,7 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     started = time.perf_counter()
     history = trainer.fit(step)
     trained = trainer.unwrapped("model").cpu()
-    info = TrainingInfo(cfg, history, time.perf_counter() - started, classes, len(images))
+    info = TrainingInfo(cfg, history, time.perf_counter() - started, classes, len(images), digest)
     return Recognizer(trained.backbone, trained.input_size, info).eval()
 
 

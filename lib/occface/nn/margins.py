@@ -1,4 +1,5 @@
-"""Margin softmax heads (FROM Eq. 1): one formula for SphereFace, ArcFace and CosFace."""
+"""Margin softmax heads (FROM Eq. 1): one formula for SphereFace, ArcFace and CosFace; and the centre loss
+(Wen et al., ECCV 2016) that joins a softmax head for the "centre loss" recognizer."""
 
 from __future__ import annotations
 
@@ -43,4 +44,31 @@ class MarginSoftmax(nn.Module):
 COSFACE = dict(s=30.0, m3=0.35)
 ARCFACE = dict(s=64.0, m2=0.5)
 SPHEREFACE = dict(s=64.0, m1=1.5)  # FROM's released SphereMarginProduct default m=1.5 (paper: 4, with annealing)
-LOSSES = {"cosface": COSFACE, "arcface": ARCFACE, "sphereface": SPHEREFACE, "softmax": dict(s=30.0)}
+# "centerloss": the cosine softmax of "softmax" plus CENTRE_LOSS on the features that head scores (s x unit
+# embedding), so the two recognizers differ only by the centre term
+LOSSES = {"cosface": COSFACE, "arcface": ARCFACE, "sphereface": SPHEREFACE, "softmax": dict(s=30.0),
+          "centerloss": dict(s=30.0)}
+# Wen et al. (their LFW / YTF models): lambda = 0.003, alpha = 0.5. Their features are raw (a plain softmax);
+# ours are s * unit embedding, the vectors the cosine head takes dot products with, so lambda keeps its meaning
+CENTRE_LOSS = dict(weight=0.003, alpha=0.5)
+
+
+class CentreLoss(nn.Module):
+    """Wen et al. 2016, Eq. 2: L_C = 1/2 ||x_i - c_{y_i}||^2, averaged over the batch (their Caffe layer divides
+    by the batch size). The centres are a buffer moved by Eq. 4, not by the optimizer:
+    c_j <- c_j - alpha * sum_{i: y_i = j} (c_j - x_i) / (1 + n_j). They start at zero (Wen et al. do not say)."""
+
+    def __init__(self, classes: int, embedding: int, alpha: float = 0.5):
+        super().__init__()
+        self.alpha = alpha
+        self.register_buffer("centres", torch.zeros(classes, embedding))
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (features - self.centres[labels]).pow(2).sum(1).mean()
+
+    @torch.no_grad()
+    def update(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Eq. 4 on this batch's features (one step per class present in it)."""
+        diff = torch.zeros_like(self.centres).index_add_(0, labels, self.centres[labels] - features.detach())
+        count = torch.bincount(labels, minlength=len(self.centres)).to(diff.dtype)
+        self.centres -= self.alpha * diff / (1 + count[:, None])
