@@ -129,21 +129,26 @@ class OAGAN(nn.Module):
     @torch.no_grad()
     def _run(self, images: Tensor, batch: int = 256) -> tuple[Tensor, Tensor]:
         """(hole, final) at the input's size; another size is resized to the model's and Eq. 2 is applied
-        at the input's resolution with the upsampled mask, so kept pixels keep their detail."""
+        at the input's resolution with the upsampled mask, so kept pixels keep their detail. A non-square
+        input (a recognizer's 112x96 crop of the same template) is moved onto the square template and back."""
+        from ...eval.recognizers import resize_aligned
+
         was = self.training
         self.eval()
         device = next(self.parameters()).device
-        size, s = images.shape[-2:], self.cfg.image_size
+        size, s = tuple(images.shape[-2:]), self.cfg.image_size
+        square = size[0] == size[1]
         holes, finals = [], []
         for x in images.float().split(batch):
             x = x.to(device)
-            small = x if tuple(size) == (s, s) else F.interpolate(x, (s, s), mode="bilinear", antialias=True,
-                                                                  align_corners=False)
+            small = x if size == (s, s) else (
+                F.interpolate(x, (s, s), mode="bilinear", antialias=True, align_corners=False) if square
+                else resize_aligned(x, (s, s)))
             out = self(small)
             keep, synth = out.keep, out.synth
-            if tuple(size) != (s, s):
-                keep = F.interpolate(keep, size, mode="bilinear", align_corners=False)
-                synth = F.interpolate(synth, size, mode="bilinear", align_corners=False)
+            if size != (s, s):
+                keep, synth = ((F.interpolate(t, size, mode="bilinear", align_corners=False) if square
+                                else resize_aligned(t, size)) for t in (keep, synth))
             holes.append((1 - keep).cpu())
             finals.append(blend(x, synth, keep).clamp(0, 1).cpu())
         self.train(was)

@@ -95,6 +95,7 @@ class OAGANData:
     paired: Tensor
     source: str
     note: str
+    identity: Tensor | None = None  # person index per face (``Faces.identity``)
 
     @property
     def attributes(self) -> int:
@@ -118,7 +119,7 @@ class OAGANData:
         return self.images[x], self.images[y]
 
 
-def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = True,
+def load_data(size: int | tuple[int, int], max_images: int = 0, seed: int = 0, attributes: bool = True,
               root: str | Path | None = None, split: str = "train") -> OAGANData:
     """LFW training people at ``size`` (``split="test"``: the test people, for figures of natural occlusions);
     natural sets from the attribute scores when ``attributes`` and the folder exists, otherwise the
@@ -135,7 +136,7 @@ def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = 
         return OAGANData(faces.images, faces.landmarks, torch.zeros(len(faces), 0), torch.zeros(len(faces)),
                          x, y, everyone, "synthetic",
                          f"natural batches: synthetic occluders shown without their clean pair ({why}); "
-                         "no attribute head")
+                         "no attribute head", faces.identity)
     values, known, names = lfw_attributes(faces.paths, folder)
     col = {n: values[:, names.index(n)] for n in names}
     occluded = known & np.any([col[n] for n in OCCLUDING], axis=0)
@@ -147,4 +148,4 @@ def load_data(size: int, max_images: int = 0, seed: int = 0, attributes: bool = 
             f"al.'s classifiers; clean set Y: {len(y)} flagged none of these nor Obstructed Forehead; paired "
             f"faces are Y with synthetic occluders; attributes: LFW's names for CelebA's ten (Young = Youth)")
     return OAGANData(faces.images, faces.landmarks, attrs, torch.from_numpy(known.astype(np.float32)),
-                     x, y, y, "lfw-attributes", note)
+                     x, y, y, "lfw-attributes", note, faces.identity)
