@@ -36,7 +36,7 @@ from ..faces.pairs import step_generator
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite
-from .registry import register
+from .registry import Trained, register
 
 ALIASES = {"cl": "coopnets", "coopnets": "coopnets"}  # ID-GAN's name for it
 
@@ -180,8 +180,9 @@ class CoopNets:
         return (out.clamp(-1, 1) + 1) / 2
 
 
-def train_coopnets(cfg: CoopNetsConfig, clean: Tensor | None = None) -> CoopNets:
-    """Train (or load) CoopNets on clean training faces; returns both networks in eval mode."""
+def train_coopnets(cfg: CoopNetsConfig, clean: Tensor | None = None) -> Trained:
+    """Train (or load) CoopNets on clean training faces: both networks in eval mode (a ``CoopNets``) and the loss
+    history."""
     from ..faces.data import load_faces
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
@@ -200,12 +201,13 @@ def train_coopnets(cfg: CoopNetsConfig, clean: Tensor | None = None) -> CoopNets
         idx = torch.randint(len(clean), (cfg.batch,), generator=step_generator(cfg.seed + 7, i))
         return clean[idx].to(trainer.device)
 
-    trainer.fit(make_step(trainer.modules["des"], trainer.modules["gen"], trainer.optimizers["des"],
+    history = trainer.fit(make_step(trainer.modules["des"], trainer.modules["gen"], trainer.optimizers["des"],
                           trainer.optimizers["gen"], cfg, batch, trainer.backward))
-    return CoopNets(des.cpu().eval(), gen.cpu().eval(), cfg)
+    return Trained(CoopNets(des.cpu().eval(), gen.cpu().eval(), cfg), history)
 
 
 @register("coopnets", "inpainter", "Xie et al., AAAI 2018 (CoopNets; ID-GAN's CL)", keeps_known=True)
 def _coopnets(profile: Profile):
     cfg = CoopNetsConfig.for_profile(profile)
-    return composite(train_coopnets(cfg).predict, cfg.image_size)
+    trained = train_coopnets(cfg)
+    return Trained(composite(trained.model.predict, cfg.image_size), trained.history)

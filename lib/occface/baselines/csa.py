@@ -43,7 +43,7 @@ from ..nn.gan import GANSteps
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite, face_pairs
-from .registry import register
+from .registry import Trained, register
 
 MEAN_COLOUR = (123 / 255, 104 / 255, 117 / 255)  # the official hole fill (ImageNet's mean, RGB)
 CONSISTENCY_LEVEL, FEATURE_D_LEVEL = 2, 0        # FaceNet levels standing in for relu4_3 and relu3_3
@@ -250,8 +250,9 @@ def build(cfg: CSAConfig, features: nn.Module | None) -> CSAModels:
                      feature_discriminator(channels[1], cfg.disc_width) if features is not None else None)
 
 
-def train_csa(cfg: CSAConfig, features: nn.Module | None = None, data=None) -> CSANet:
-    """Train (or load) CSA at ``cfg``; ``features`` defaults to FaceNet's when ``cfg.consistency`` > 0."""
+def train_csa(cfg: CSAConfig, features: nn.Module | None = None, data=None) -> Trained:
+    """Train (or load) CSA at ``cfg``: the CSANet in eval mode and the loss history; ``features`` defaults to
+    FaceNet's when ``cfg.consistency`` > 0."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
@@ -276,11 +277,12 @@ def train_csa(cfg: CSAConfig, features: nn.Module | None = None, data=None) -> C
         occ, clean, hole, _ = data.masked_batch(i, cfg.batch, cfg.seed + 5)
         return occ.to(trainer.device), clean.to(trainer.device), hole.to(trainer.device)
 
-    trainer.fit(make_step(live, features if m.d_feature else None, steps, cfg, batch))
-    return m.net.cpu().eval()
+    history = trainer.fit(make_step(live, features if m.d_feature else None, steps, cfg, batch))
+    return Trained(m.net.cpu().eval(), history)
 
 
 @register("csa", "inpainter", "Liu et al., ICCV 2019 (OA-GAN's CSA)", keeps_known=True)
 def _csa(profile: Profile):
     cfg = CSAConfig.for_profile(profile)
-    return composite(train_csa(cfg).predict, cfg.image_size)
+    trained = train_csa(cfg)
+    return Trained(composite(trained.model.predict, cfg.image_size), trained.history)

@@ -36,7 +36,7 @@ from ..nn.gan import GANSteps
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import face_pairs
-from .registry import register
+from .registry import Trained, register
 
 
 # ## Configuration
@@ -222,8 +222,9 @@ def optimizers(m: CycleGAN, lr: float) -> tuple[torch.optim.Optimizer, torch.opt
             torch.optim.Adam([*m.d_y.parameters(), *m.d_x.parameters()], lr=lr, betas=betas))
 
 
-def train_cyclegan(cfg: CycleGANConfig, data: UnpairedFaces | None = None) -> CycleGAN:
-    """Train (or load) CycleGAN at ``cfg``: constant lr for the first half, linear decay to 0 over the second."""
+def train_cyclegan(cfg: CycleGANConfig, data: UnpairedFaces | None = None) -> Trained:
+    """Train (or load) CycleGAN at ``cfg`` (a ``CycleGAN`` and its loss history): constant lr for the first half,
+    linear decay to 0 over the second."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
@@ -243,12 +244,13 @@ def train_cyclegan(cfg: CycleGANConfig, data: UnpairedFaces | None = None) -> Cy
         x, y = data.batch(i, cfg.batch, cfg.seed + 3)
         return x.to(trainer.device), y.to(trainer.device)
 
-    trainer.fit(make_step(live, steps, cfg, batch))
+    history = trainer.fit(make_step(live, steps, cfg, batch))
     for module in m.modules().values():
         module.cpu().eval()
-    return m
+    return Trained(m, history)
 
 
 @register("cyclegan", "restorer", "Zhu et al., ICCV 2017 (FSG-GAN's Cycle-GAN)")
 def _cyclegan(profile: Profile):
-    return train_cyclegan(CycleGANConfig.for_profile(profile)).restore
+    trained = train_cyclegan(CycleGANConfig.for_profile(profile))
+    return Trained(trained.model.restore, trained.history)

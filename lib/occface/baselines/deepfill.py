@@ -33,7 +33,7 @@ from ..nn.gan import GANSteps
 from ..nn.losses import spatial_discount
 from ..profiles import Profile
 from .config import ProfileConfig
-from .registry import register
+from .registry import Trained, register
 
 ALIASES = {"ca": "deepfill", "gnipt": "deepfill", "deepfill": "deepfill"}
 
@@ -263,8 +263,9 @@ def adam(params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9))
 
 
-def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> DeepFill:
-    """Train (or load the finished checkpoint of) DeepFill at ``cfg``; returns the generator in eval mode."""
+def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> Trained:
+    """Train (or load the finished checkpoint of) DeepFill at ``cfg``: the generator in eval mode and the loss
+    history."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
@@ -281,12 +282,13 @@ def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> De
         occ, clean, mask, _ = data.masked_batch(i, cfg.batch, cfg.seed + 1)
         return occ.to(trainer.device), clean.to(trainer.device), mask.to(trainer.device)
 
-    trainer.fit(make_step(trainer.modules["g"], trainer.modules["d"], steps, cfg, batch))
-    return gen.cpu().eval()
+    history = trainer.fit(make_step(trainer.modules["g"], trainer.modules["d"], steps, cfg, batch))
+    return Trained(gen.cpu().eval(), history)
 
 
 @register("deepfill", "inpainter", "Yu et al., CVPR 2018 (DeepFill v1 = FSG-GAN's DeepFill, OA-GAN's GnIpt, "
           "ID-GAN's CA)", keeps_known=True)
 def _deepfill(profile: Profile):
     cfg = DeepFillConfig.for_profile(profile)
-    return composite(train_deepfill(cfg).predict, cfg.image_size)
+    trained = train_deepfill(cfg)
+    return Trained(composite(trained.model.predict, cfg.image_size), trained.history)

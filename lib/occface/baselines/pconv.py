@@ -35,7 +35,7 @@ from ..nn.losses import PerceptualStyle, masked_l1, total_variation
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite, face_pairs
-from .registry import register
+from .registry import Trained, register
 
 
 # ## Configuration
@@ -175,9 +175,9 @@ def make_step(net: PConvUNet, texture: PerceptualStyle | None, opt: torch.optim.
     return step
 
 
-def train_pconv(cfg: PConvConfig, features: nn.Module | None = None, data=None) -> PConvUNet:
-    """Train (or load) PConv at ``cfg``. ``features``: the frozen perceptual/style network (default: FaceNet's
-    ``occface.nn.identity.feature_network()``)."""
+def train_pconv(cfg: PConvConfig, features: nn.Module | None = None, data=None) -> Trained:
+    """Train (or load) PConv at ``cfg``: the net in eval mode and the loss history. ``features``: the frozen
+    perceptual/style network (default: FaceNet's ``occface.nn.identity.feature_network()``)."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
@@ -197,11 +197,13 @@ def train_pconv(cfg: PConvConfig, features: nn.Module | None = None, data=None) 
         occ, clean, hole, _ = data.masked_batch(i, cfg.batch, cfg.seed + 2)
         return occ.to(trainer.device), clean.to(trainer.device), hole.to(trainer.device)
 
-    trainer.fit(make_step(trainer.modules["net"], texture, trainer.optimizers["opt"], cfg, batch, trainer.backward))
-    return net.cpu().eval()
+    history = trainer.fit(make_step(trainer.modules["net"], texture, trainer.optimizers["opt"], cfg, batch,
+                                    trainer.backward))
+    return Trained(net.cpu().eval(), history)
 
 
 @register("pconv", "inpainter", "Liu et al., ECCV 2018 (OA-GAN's Pconv)", keeps_known=True)
 def _pconv(profile: Profile):
     cfg = PConvConfig.for_profile(profile)
-    return composite(train_pconv(cfg).predict, cfg.image_size)
+    trained = train_pconv(cfg)
+    return Trained(composite(trained.model.predict, cfg.image_size), trained.history)

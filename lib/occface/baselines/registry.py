@@ -12,8 +12,8 @@ another paper's or a baseline's trained model by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 import torch
 
@@ -35,6 +35,19 @@ class Method:
     build: Callable[[Profile], Restorer | Inpainter]
     paper: str
     keeps_known: bool = False
+
+
+@dataclass
+class Trained:
+    """A trained model with the loss history its ``occface.train.Trainer`` kept (loss name -> one value per step
+    it was logged; a term a schedule switches on later has fewer values: those of the last steps). Calling it
+    calls the model, so a method's ``build`` can return ``Trained(inpaint, history)`` and still be an inpainter
+    (or restorer) whose training curves travel with it (``compare.training_curves``)."""
+    model: Any
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model(*args, **kwargs)
 
 
 REGISTRY: dict[str, Method] = {}
