@@ -138,6 +138,10 @@ def test_schedules():
     assert all(paper[i] == paper[i - i % 5] for i in range(2000))  # one kind per G update
     official = natural_steps(dataclasses.replace(quick, steps=100, schedule="official"))
     assert official.sum() == 10 and official[9] and official[19]
+    pretrain = natural_steps(dataclasses.replace(quick, steps=100, g_every=5, schedule="pretrain", ramp=0.6))
+    assert not pretrain[:60].any() and pretrain[60:].all()  # Fig. 15 method 1: paired, then natural only
+    with pytest.raises(ValueError, match="schedule must be"):
+        natural_steps(dataclasses.replace(quick, schedule="finetune"))
 
 
 def test_lfw_attribute_names_and_path_matching(data_root):

@@ -10,6 +10,8 @@ Schedules (``schedule``):
   choice is made per generator update, so D and G see the same share.
 - ``"official"``: every ``official_every``-th batch is natural, fixed (official ``train3.py``: 1 in 10; with
   G stepping every 5th batch, half of G's updates are natural).
+- ``"pretrain"``: Fig. 15's "training method 1": paired batches only until ``ramp`` of training (pre-training),
+  natural batches only after (fine-tuning), for comparison with the alternating schedule.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class OAGANConfig:
     g_every: int = 5             # official train_G_every_n_iterations (the paper does not say)
     lr: float = 1e-4
     beta1: float = 0.5
-    schedule: str = "paper"      # "paper" | "official"
+    schedule: str = "paper"      # "paper" | "official" | "pretrain" (Fig. 15)
     warmup: float = 0.1
     ramp: float = 0.5
     official_every: int = 10
@@ -90,10 +92,12 @@ def natural_steps(cfg: OAGANConfig) -> np.ndarray:
     steps = np.arange(cfg.steps)
     if cfg.schedule == "official":
         return (steps + 1) % cfg.official_every == 0
-    if cfg.schedule != "paper":
-        raise ValueError(f"schedule must be 'paper' or 'official', got {cfg.schedule!r}")
+    if cfg.schedule not in ("paper", "pretrain"):
+        raise ValueError(f"schedule must be 'paper', 'official' or 'pretrain', got {cfg.schedule!r}")
     updates = -(-cfg.steps // cfg.g_every)
     t = np.arange(updates) / max(updates, 1)
+    if cfg.schedule == "pretrain":
+        return (t >= cfg.ramp)[steps // cfg.g_every]
     grow = np.clip((t - cfg.warmup) / max(cfg.ramp - cfg.warmup, 1e-9), 0, 1)
     share = np.where(t < cfg.warmup, 0.0, 1 / 11 + (1 / 2 - 1 / 11) * grow)
     count = np.floor(np.concatenate([[0.0], np.cumsum(share)]) + 1e-9)
@@ -157,6 +161,14 @@ def train_ablations(cfg: OAGANConfig, features: nn.Module | None = None,
 
     return {column: train_oa_gan(dataclasses.replace(cfg, drop=(drop,) if drop else ()), features, data)
             for column, drop in TABLE4_DROP.items()}
+
+
+def train_strategies(cfg: OAGANConfig, features: nn.Module | None = None,
+                     data: OAGANData | None = None) -> dict[str, TrainedOAGAN]:
+    """Fig. 15: training method 1 (pre-train on pairs, then fine-tune on natural faces) and method 2 (the
+    alternating schedule of ``cfg``), same length, seed and batches."""
+    return {"(1) pre-train, fine-tune": train_oa_gan(dataclasses.replace(cfg, schedule="pretrain"), features, data),
+            "(2) alternating": train_oa_gan(cfg, features, data)}
 
 
 def _step_fn(cfg: OAGANConfig, trainer: Trainer, data: OAGANData, ps: PerceptualStyle | None):
