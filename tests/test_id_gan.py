@@ -194,3 +194,25 @@ def test_train_id_gan_runs_through_the_trainer_and_reuses_its_checkpoint(identit
     assert again.checkpoint == first.checkpoint
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("identity", ["centre", "triplet"])
+def test_identity_share_grows_with_the_square_of_the_embedding_scale(identity):
+    """Our-cent and Our-tri act on R_h only (the triplet margin scales along), so R's pull on I grows exactly
+    with embedding_scale^2 while L_I's stays; Eq. 6's low-level term does not scale."""
+    torch.manual_seed(0)
+    net = TinyRecognizer()
+    parser = nn.Conv2d(3, 5, 3, padding=1).eval().requires_grad_(False)
+    cfg = T.IDGANTrainConfig("quick", M.IDGANConfig(image_size=16, width=4, critic_width=4, identity=identity,
+                                                    embedding_scale=10.0), steps=1, batch=4, recognizer="tiny")
+    share = T.identity_share(cfg, identity=net, features=Features(net), parser=parser, faces=_faces())
+    assert share["paper scale"] > 0
+    assert share["ours"] / share["paper scale"] == pytest.approx(100.0, rel=1e-3)
+
+
+def test_paper_scale_switch_and_the_vggface_rule():
+    assert M.IDGANConfig().embedding_scale == M.VGGFACE_FEATURE_NORM / M.OUR_EMBEDDING_NORM == 100.0
+    assert T.IDGANTrainConfig.for_profile("quick", paper_scale=True).model.embedding_scale == 1.0
+    assert T.IDGANTrainConfig.for_profile("quick", identity="none").model.embedding_scale == 1.0  # no R
+    with pytest.raises(ValueError, match="no identity term"):
+        T.identity_share(T.IDGANTrainConfig.for_profile("quick", identity="none"))

@@ -47,60 +47,71 @@ fig = parsing.parsing_figure(parser, held_images, held_labels)
 res.figure("parsing", fig, title="Held-out faces, their landmark-polygon labels and the frozen parser S")
 
 # %% [markdown]
-# ## Training Our-w/oID and Our-wID
+# ## The identity term's weight
+# The paper's lambda_R = 0.0002 was set for VGGFace's identity features, which are not normalised (norms of
+# order 100). Our R, FaceNet, gives unit-norm embeddings: at the paper's lambda_R its identity terms would
+# pull on I with a vanishing fraction of the reconstruction loss's force, and Our-wID would be Our-w/oID.
+# We scale R's high-level features by VGGFace's norm (`IDGANConfig.embedding_scale`;
+# `for_profile(..., paper_scale=True)` keeps them unit-norm). The ratio of gradient norms on one batch, before
+# and after:
+
+# %%
+weights = tables.identity_weight_table(P)
+weights.write(res)
+weights.frame()
+
+# %% [markdown]
+# ## Training the four variants
 # Each face is flipped, shifted and rotated (up to 15 degrees), then covered by an m x m white block at a
-# random position (m = 48 at 128x128, scaled). Adam, beta1 0.9 for I and 0.5 for the critics. Loss histories
-# (per-image sums, GFC's scale, on which the paper's lambdas were set):
+# random position (m = 48 at 128x128, scaled). Adam, beta1 0.9 for I and 0.5 for the critics. Our-w/oID has no
+# identity loss, Our-wID Eq. 6, Our-tri a triplet loss and Our-cent an l2 loss to the identity centre in its
+# place (Sec. IV-D). Loss histories (per-image sums, GFC's scale, on which the paper's lambdas were set):
 
 # %%
 trained = {}
-for column, identity in (("Our-w/oID", "none"), ("Our-wID", "diversity")):
-    run = train.IDGANTrainConfig.for_profile(P, identity=identity)
-    trained[column] = train.train_id_gan(run)
+for column, identity in (("Our-w/oID", "none"), ("Our-wID", "diversity"), ("Our-tri", "triplet"),
+                         ("Our-cent", "centre")):
+    trained[column] = train.train_id_gan(train.IDGANTrainConfig.for_profile(P, identity=identity))
     h = trained[column].history
     print(column, {k: f"{v[0]:.3g} -> {v[-1]:.3g}" for k, v in h.items()})
-
-# %% [markdown]
-# How hard each term of Eq. 7 pulls on I (gradient norm of the weighted term w.r.t. I's parameters, one
-# batch): with a unit-norm R embedding and the paper's lambda_R = 0.0002, the recognizer barely moves I.
-
-# %%
-wid = train.IDGANTrainConfig.for_profile(P, identity="diversity")
-balance = train.gradient_balance(wid, trained["Our-wID"].model.train())
-trained["Our-wID"].model.eval()
-print({k: f"{v:.3g}" for k, v in balance.items()})
 
 # %% [markdown]
 # ## Fig. 4 — inpainting results
 # Held-out faces, the white block, and each method's inpainting (PM = PatchMatch).
 
 # %%
-rows = tables.examples(P, ("PM", "Our-w/oID", "Our-wID"))
+rows = tables.examples(P, ("PM", "GFC", "Our-w/oID", "Our-wID"))
 fig = image_grid(rows)
 res.figure("fig4", fig, title="GT, occluded (OCC), PM, Our-w/oID and Our-wID on held-out LFW faces")
 
 # %% [markdown]
 # ## Table II — PSNR / SSIM
-# GFC, CL and CA join when the baselines are registered (`occface.baselines.registry`); at `quick` only the
-# fast columns run.
+# GFC, CL and CA join when the baselines are registered (`occface.baselines.registry`; "not available" in the
+# notes otherwise); at `quick` CL and CA are left out for time.
 
 # %%
-columns = ("OCC", "PM", "Our-w/oID", "Our-wID") if P.name == "quick" else tables.TABLE2_METHODS
+columns = ("OCC", "PM", "GFC", "Our-w/oID", "Our-wID") if P.name == "quick" else tables.TABLE2_METHODS
 table2 = tables.table2(P, columns, max_images=100 if P.name == "quick" else None)
 table2.write(res)
 table2.frame()
 
 # %% [markdown]
-# ## Table III — verification after inpainting
-# The shared protocol (one image of each held-out pair occluded, first then second), scored by dlib and by
-# FaceNet (which is also R, as VGGFace is in the paper's first row). At `quick`: FaceNet only, 30 pairs.
+# ## Table III — verification after inpainting, per recognizer
+# The shared protocol (one image of each held-out pair occluded, first then second). The paper's five
+# recognizers (VGGFace, CenterLoss, SphereFace, VGGFace2, ArcFace) cannot be had offline; our panel: five
+# LResNet-IR recognizers trained here on the LFW training identities with softmax, centre loss, SphereFace,
+# ArcFace and CosFace heads, and two pretrained networks: dlib's ResNet (independent) and FaceNet, which is R
+# inside ID-GAN's training (marked *, as the paper's VGGFace). The notes say how each row was trained. At
+# `quick`: 30 pairs, CL and CA left out.
 
 # %%
 if P.name == "quick":
-    table3 = tables.table3(P, ("OCC", "PM", "Our-w/oID", "Our-wID", "GT"), max_pairs=30, rows=("FaceNet",))
+    table3 = tables.table3(P, ("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
+                           max_pairs=30)
 else:
     table3 = tables.table3(P)
 table3.write(res)
+print("\n".join(table3.notes))
 table3.frame()
 
 # %%

@@ -32,6 +32,11 @@ from ...nn.discriminators import GlobalLocalCritic
 from ...nn.losses import spatial_discount
 
 IDENTITY_LOSSES = ("none", "diversity", "triplet", "centre")  # Our-w/oID, Our-wID, Our-tri, Our-cent
+# The paper's lambda_R = 0.0002 was set for VGGFace's identity features (fc7: 4096-D after ReLU, unnormalised),
+# whose norms are of order 100 (an order of magnitude; VGGFace cannot be had here to measure them). Our R is
+# FaceNet, whose embedding is L2-normalised (norm 1).
+VGGFACE_FEATURE_NORM = 100.0
+OUR_EMBEDDING_NORM = 1.0
 
 
 # ## Configuration
@@ -50,10 +55,10 @@ class IDGANConfig:
     lambda_s: float = 0.05
     lambda_r: float = 0.0002
     identity: str = "diversity"  # which identity loss: IDENTITY_LOSSES
-    triplet_margin: float = 0.2  # Our-tri: the paper gives none; FaceNet's margin on unit embeddings
-    # R_h = embedding_scale x our unit-norm embedding. VGGFace's identity features are not normalised and the
-    # paper's lambda_R = 0.0002 was set for them; at scale 1 the R_h terms' gradient is ~1e-6 of L_I's.
-    embedding_scale: float = 1.0
+    triplet_margin: float = 0.2  # Our-tri: the paper gives none; FaceNet's margin, on unit embeddings
+    # R_h = embedding_scale x our embedding, at VGGFace's feature norm, so lambda_R = 2e-4 weighs the R_h terms as
+    # in the paper; 1.0 (``paper_scale``) = lambda_R on unit embeddings, where they pull ~1e-7 of L_I's gradient
+    embedding_scale: float = VGGFACE_FEATURE_NORM / OUR_EMBEDDING_NORM
 
     def __post_init__(self):
         if self.identity not in IDENTITY_LOSSES:
@@ -218,7 +223,7 @@ def identity_diversity_loss(low_x: Tensor, low_y: Tensor, high_x: Tensor, high_y
 
 def triplet_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 0.2) -> Tensor:
     """Our-tri (Sec. IV-D): L_R replaced by a triplet loss on R_h of three inpainted faces, FaceNet's form
-    [|a - p|^2 - |a - n|^2 + margin]_+ ."""
+    [|a - p|^2 - |a - n|^2 + margin]_+ (``margin`` in the features' squared units)."""
     return F.relu(sq_dist(anchor, positive) - sq_dist(anchor, negative) + margin).mean()
 
 
@@ -288,7 +293,8 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
         (pos, pos_mask), (neg, neg_mask) = batch.positive, batch.negative
         high_p = recognizer.high(model(pos[:k], pos_mask[:k])[1])
         high_n = recognizer.high(model(neg[:k], neg_mask[:k])[1])
-        return triplet_loss(high_x, high_p, high_n, cfg.triplet_margin)
+        # the margin is set on unit embeddings; squared distances grow with the square of R_h's scale
+        return triplet_loss(high_x, high_p, high_n, cfg.triplet_margin * recognizer.embedding_scale ** 2)
     with torch.no_grad():
         low_y, high_y = recognizer.low(y), recognizer.high(y)
     return identity_diversity_loss(recognizer.low(x), low_y, high_x, high_y, centre, cfg.alpha_l, cfg.alpha_h,

@@ -45,10 +45,15 @@ class IDGANTrainConfig:
     seed: int = 0
 
     @classmethod
-    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0) -> IDGANTrainConfig:
+    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0,
+                    paper_scale: bool = False) -> IDGANTrainConfig:
+        """``paper_scale``: R_h is our unit-norm embedding as it is (lambda_R = 2e-4 then barely acts; see
+        ``IDGANConfig.embedding_scale``). Our-w/oID has no R: its scale is 1, so its checkpoint key never moves."""
         p = get_profile(profile)
         table = dict(PER_PROFILE[p.name])
         model = IDGANConfig(image_size=p.image_size, identity=identity, **table.pop("model"))
+        if paper_scale or identity == "none":
+            model = dataclasses.replace(model, embedding_scale=1.0)
         return cls(p.name, model, seed=seed, **table)
 
 
@@ -212,12 +217,14 @@ def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
 
 
 def gradient_balance(cfg: IDGANTrainConfig, trained: IDGAN, step: int = 0, identity: torch.nn.Module | None = None,
-                     features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None) -> dict[str, float]:
+                     features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None,
+                     faces: Faces | None = None) -> dict[str, float]:
     """Norm of each weighted term of Eq. 7's gradient w.r.t. I's parameters on one training batch: how hard each
-    player pulls on the generator with the paper's lambdas (and R's scale, ``embedding_scale``)."""
+    player pulls on the generator with the paper's lambdas (and R's scale, ``embedding_scale``). Tests pass
+    stand-ins for R (``identity``, ``features``), S (``parser``) and the training ``faces``."""
     from ...faces.parsing import frozen_parser
 
-    faces = training_faces(cfg)
+    faces = faces if faces is not None else training_faces(cfg)
     parser = parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)
     recognizer, key = _recognizer(cfg, identity, features)
     centres = identity_centres_of(recognizer, faces, key and f"id-gan-{key}") if recognizer else None
@@ -229,4 +236,23 @@ def gradient_balance(cfg: IDGANTrainConfig, trained: IDGAN, step: int = 0, ident
         grads = torch.autograd.grad(total_loss({name: value}, cfg.model), params, retain_graph=True,
                                     allow_unused=True)
         out[name] = float(torch.sqrt(sum((g ** 2).sum() for g in grads if g is not None)))
+    return out
+
+
+def identity_share(cfg: IDGANTrainConfig, model: IDGAN | None = None, step: int = 0, **standins) -> dict[str, float]:
+    """How hard R pulls on I: |grad lambda_R L_R| / |grad L_I| w.r.t. I's parameters on the batch of ``step``,
+    with R_h at the paper's scale (our unit embedding, ``embedding_scale`` 1) and at ``cfg``'s. ``model``: by
+    default I at its seeded initialisation, so the ratio is a property of the losses, not of one training run.
+    ``standins``: R, its features and S for tests (see :func:`gradient_balance`)."""
+    if cfg.model.identity == "none":
+        raise ValueError("Our-w/oID has no identity term; pass a config with identity 'diversity', 'triplet' or "
+                         "'centre'")
+    out = {}
+    for label, scale in (("paper scale", 1.0), ("ours", cfg.model.embedding_scale)):
+        run = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, embedding_scale=scale))
+        if model is None:
+            seed_everything(cfg.seed)
+        net = model if model is not None else IDGAN(run.model)
+        terms = gradient_balance(run, net.train(), step, **standins)
+        out[label] = terms["R"] / terms["I"]
     return out
