@@ -17,6 +17,8 @@
 # paper's notebook calls it by name.
 #
 # - **PM** — PatchMatch (Barnes et al. 2009), through the maintained `patchmatch-cython` package;
+# - **GFC** — encoder–decoder with local and global discriminators and a semantic-parsing loss, trained in the
+#   paper's three stages (reconstruction, + local adversarial, + global adversarial and parsing);
 # - **DeepFill / CA / GnIpt** — coarse network + refinement with contextual attention, WGAN-GP global and
 #   local critics, spatially discounted L1;
 # - **PConv** — partial-convolution U-Net with valid / hole / TV / perceptual / style losses;
@@ -25,13 +27,15 @@
 # - **CycleGAN** — occluded <-> clean translation from unpaired sets; it finds the occlusion itself.
 #
 # Where a method needs ImageNet VGG-16 (PConv's and CSA's perceptual terms) we use FaceNet's blocks instead:
-# no ImageNet weights can be had offline. GFC waits for its semantic-parsing loss (see the ID-GAN notebook's
-# face parser) and is not in this table yet.
+# no ImageNet weights can be had offline. GFC's parsing loss uses our frozen face parser, trained on
+# landmark-polygon labels of LFW training faces (`occface.faces.parsing`), in place of GFC's Helen-trained one.
 
 # %% tags=["parameters"]
 profile = "quick"
 
 # %%
+import matplotlib.pyplot as plt
+
 from occface.baselines import compare
 from occface.faces.data import load_faces
 from occface.notebook import start_notebook
@@ -48,6 +52,16 @@ P, res = nb.profile, nb.results
 methods, seconds = compare.load_methods(compare.BASELINES, P)
 for name, s in seconds.items():
     print(f"{name:>9}: {methods[name][0]:9s} ready in {s:.0f} s")
+
+# %% [markdown]
+# ## Training curves
+# Every loss term each method's trainer logged, against the step (faint: as logged; solid: a running mean).
+# GFC's adversarial terms start at its second stage and its parsing term at its third; PM learns nothing.
+
+# %%
+fig = compare.training_curves(methods)
+res.figure("training_curves", fig, title="Training losses of every comparison method, from its Trainer history")
+plt.show()
 
 # %% [markdown]
 # ## The same faces under each occluder kind

@@ -1,11 +1,14 @@
 """Every comparison method on the same held-out faces and occluders (notebooks/03_baselines): PSNR / SSIM
-with intervals, dlib verification accuracy of the restored faces, training time, a grid per occluder kind."""
+with intervals, dlib verification accuracy of the restored faces, training time, a grid per occluder kind,
+and each method's training curves (the loss history its Trainer kept, ``registry.Trained.history``)."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from ..faces.occlusion import occlude
@@ -14,7 +17,7 @@ from ..results import Cell
 from ..tables import Table
 from . import registry
 
-BASELINES = ("pm", "deepfill", "pconv", "csa", "coopnets", "cyclegan")
+BASELINES = ("pm", "gfc", "deepfill", "pconv", "csa", "coopnets", "cyclegan")
 OCCLUSION = dict(kind="sunglasses", templates="test")  # unseen templates, where the method must invent eyes
 
 
@@ -56,8 +59,10 @@ def quality_table(methods: dict, profile: str | Profile, seconds: dict[str, floa
             cells.append(Cell(name, "train or load (s)", seconds[name], unit="s"))
     notes = [f"{q['images']} held-out LFW faces with test-half sunglasses (unseen templates); verification on "
              f"{v['pairs']} View-2 pairs x 2 turns, dlib evaluator; 95 % intervals by bootstrap.",
-             "Inpainters (PM, DeepFill, PConv, CSA, CoopNets) receive the true occluder mask; CycleGAN finds it "
-             "itself. Perceptual/style terms use FaceNet in place of ImageNet VGG-16 where a method has them.",
+             "Inpainters (PM, GFC, DeepFill, PConv, CSA, CoopNets) receive the true occluder mask; CycleGAN finds "
+             "it itself. Perceptual/style terms use FaceNet in place of ImageNet VGG-16 where a method has them.",
+             "GFC's semantic-parsing loss uses our frozen parser trained on landmark-polygon labels of LFW training "
+             "faces (occface.faces.parsing) in place of GFC's Helen-trained parser.",
              "Training time is the first run's wall time on this machine; a reused checkpoint only loads."]
     return Table("quality", cells, "Comparison methods on the same held-out faces: PSNR, SSIM, dlib accuracy",
                  notes, digits=3)
@@ -73,3 +78,58 @@ def grids(methods: dict, faces: torch.Tensor, landmarks: torch.Tensor, kinds: Se
         rows |= {name: _apply(k, fn, occ.images, occ.mask) for name, (k, fn) in methods.items()}
         out[kind] = rows
     return out
+
+
+def _scale(series: Sequence[np.ndarray]) -> str:
+    """"log" when every value is positive and they span more than a decade, "symlog" when signs mix over a wide
+    range (WGAN critics), else "linear"."""
+    values = np.concatenate(series)
+    magnitude = np.abs(values[values != 0])
+    if magnitude.size == 0:
+        return "linear"
+    wide = magnitude.max() / max(np.median(magnitude), 1e-12)
+    if (values > 0).all():
+        return "log" if values.max() / values.min() > 10 else "linear"
+    return "symlog" if wide > 100 else "linear"
+
+
+def _running_mean(y: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the last ``window`` values at each step (fewer at the start)."""
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    idx = np.arange(1, len(y) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
+    """A matplotlib figure with one small panel per method that kept a training history (``fn.history``, loss
+    name -> values; the methods of :func:`load_methods`): every term that is not identically zero against the
+    step, faint as logged and solid as a running mean over ``smooth`` steps (default: 1/20 of the run). A term
+    logged only from a later step on (a schedule's later stage) has fewer values, drawn at the run's last steps.
+    The y axis is logarithmic where a panel's terms are positive and span more than a decade."""
+    import matplotlib.pyplot as plt
+
+    histories = {name: getattr(fn, "history", None) for name, (_, fn) in methods.items()}
+    histories = {name: h for name, h in histories.items() if h}
+    if not histories:
+        raise ValueError("none of the methods kept a training history (registry.Trained.history); nothing to plot")
+    cols = min(columns, len(histories))
+    rows = math.ceil(len(histories) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    for ax, (name, history) in zip(axes.flat, histories.items()):
+        series = {k: np.asarray(v, dtype=float) for k, v in history.items() if np.any(np.asarray(v) != 0)}
+        total = max(len(v) for v in series.values())
+        window = smooth or max(1, total // 20)
+        for k, y in series.items():
+            x = np.arange(total - len(y), total)
+            line, = ax.plot(x, _running_mean(y, window), lw=1.0, label=k)
+            ax.plot(x, y, lw=0.4, alpha=0.3, color=line.get_color())
+        ax.set_yscale(_scale(list(series.values())))
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("step", fontsize=6)
+        ax.tick_params(which="both", labelsize=6)
+        ax.legend(fontsize=5, frameon=False, loc="best")
+    for ax in list(axes.flat)[len(histories):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -228,7 +228,10 @@ def reconstruction_loss(out: Tensor, real: Tensor) -> Tensor:
     return 0.5 * pixel_scale(out.shape[-1]) * (out - real).pow(2).flatten(1).sum(1).mean()
 
 
-def parsing_loss(parser: nn.Module, completed: Tensor, original: Tensor) -> Tensor:
+Parser = Callable[[Tensor], Tensor]  # faces (N,3,S,S) in [0,1] -> parsing logits (N,K,S,S)
+
+
+def parsing_loss(parser: Parser, completed: Tensor, original: Tensor) -> Tensor:
     """L_p: pixel-wise softmax loss of the parsing of the completed face ([0,1]) against the argmax parsing of the
     original (``GFC_Softmax_loss.m``: summed over pixels, batch mean), in 128 px pixels. ``parser`` is frozen,
     not detached: the gradient reaches G through it."""
@@ -238,7 +241,7 @@ def parsing_loss(parser: nn.Module, completed: Tensor, original: Tensor) -> Tens
     return pixel_scale(completed.shape[-1]) * ce.flatten(1).sum(1).mean()
 
 
-def make_step(m: GFCModels, parser: nn.Module, steps: GANSteps, cfg: GFCConfig,
+def make_step(m: GFCModels, parser: Parser, steps: GANSteps, cfg: GFCConfig,
               batch: Callable[[int], tuple[Tensor, Tensor, Tensor]]) -> Callable[[int], dict[str, float]]:
     """One step of the official loop (D first, then G) at the stage of step ``i``: stage 1 trains G on L_r alone;
     stage 2 updates the local D and adds lambda_1 L_a1; stage 3 also updates the global D and adds lambda_2 L_a2 +
@@ -275,14 +278,27 @@ def make_step(m: GFCModels, parser: nn.Module, steps: GANSteps, cfg: GFCConfig,
     return step
 
 
+class DeferredParser:
+    """``frozen_parser(profile, seed)``, loaded at its first call (stage 3) on ``device``: a run that reuses GFC's
+    finished checkpoint never pays for the parser's labelled training faces (~25 s at quick)."""
+
+    def __init__(self, profile: str, seed: int, device: torch.device):
+        self.profile, self.seed, self.device, self.model = profile, seed, device, None
+
+    def __call__(self, images: Tensor) -> Tensor:
+        if self.model is None:
+            from ..faces.parsing import frozen_parser
+
+            self.model = frozen_parser(self.profile, self.seed).eval().requires_grad_(False).to(self.device)
+        return self.model(images)
+
+
 def train_gfc(cfg: GFCConfig, parser: nn.Module | None = None, data: TrainingPairs | None = None) -> Trained:
     """Train (or load) GFC at ``cfg``: the generator in eval mode and the loss history. ``parser`` defaults to
-    ``occface.faces.parsing.frozen_parser(cfg.profile)``."""
-    from ..faces.parsing import frozen_parser
+    ``occface.faces.parsing.frozen_parser(cfg.profile)``, loaded only if training reaches stage 3."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
-    parser = (parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)).eval().requires_grad_(False)
     seed_everything(cfg.seed)
     data = data or face_pairs(cfg.image_size, cfg.max_train_images, cfg.seed, cfg.copies)
     m = GFCModels.build(cfg)
@@ -292,7 +308,8 @@ def train_gfc(cfg: GFCConfig, parser: nn.Module | None = None, data: TrainingPai
                       steps=cfg.steps, desc="GFC")
     live = GFCModels(**trainer.modules, local_size=m.local_size)
     steps = GANSteps([live.d_local, live.d_global], trainer.optimizers["d"], trainer.optimizers["g"], trainer)
-    parser = parser.to(trainer.device)
+    parser = (parser.eval().requires_grad_(False).to(trainer.device) if parser is not None
+              else DeferredParser(cfg.profile, cfg.seed, trainer.device))
 
     def batch(i: int) -> tuple[Tensor, Tensor, Tensor]:
         occ, clean, mask, _ = data.masked_batch(i, cfg.batch // 2, cfg.seed + 8)
