@@ -63,7 +63,7 @@ def test_leaderboard_intervals_bracket_their_values():
         assert c.ci_low <= c.ours <= c.ci_high, c
 
 
-def test_best_per_kind_and_heat_map_rows_average_over_sizes():
+def test_best_per_kind_and_heat_map_rows_read_the_leaderboard_size():
     scores = [_scores("a", "restorer", {"sunglasses": 0.9, "hand": 0.6}),
               _scores("b", "inpainter", {"sunglasses": 0.7, "hand": 0.8}),
               _scores("occluded", "reference", {"sunglasses": 0.99, "hand": 0.99})]
@@ -128,7 +128,7 @@ def test_identity_restorer_scores_as_the_occluded_input_and_a_clean_copier_ranks
     and lead the leaderboard."""
     from occface.faces.data import load_faces
 
-    budget = B.Budget(kinds=("sunglasses",), pairs=10, facenet_pairs=0, people=10, probes=1, quality_faces=8,
+    budget = B.Budget(kinds=("sunglasses",), pairs=10, curve_pairs=0, facenet_pairs=0, people=10, probes=1, quality_faces=8,
                       speed_faces=4)
     faces = load_faces("lfw", size=32, split="test").images  # every held-out face: the copier's lookup
     lookup = B.TrueMaskRestorer(lambda x, m: x, faces)
@@ -150,3 +150,26 @@ def test_identity_restorer_scores_as_the_occluded_input_and_a_clean_copier_ranks
         for col, (value, lo, hi) in B.summary(s).items():
             if lo is not None and np.isfinite(value):
                 assert lo <= value <= hi, (s.name, col)
+
+
+def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_root, tmp_path):
+    """A tiny folder in the protocols.load_folder layout (two LFW people, their photos standing in for clean and
+    occluded ones): restorers and recognizers are scored, inpainters only with a mask predictor."""
+    import shutil
+
+    for person in ("George_W_Bush", "Colin_Powell"):
+        photos = sorted((data_root / "lfw" / "lfw-deepfunneled" / person).glob("*.jpg"))[:3]
+        for part, files in (("clean", photos[:2]), ("occluded", photos[2:])):
+            (tmp_path / person / part).mkdir(parents=True)
+            for f in files:
+                shutil.copy(f, tmp_path / person / part / f.name)
+    rows = [B.Contestant("clean", "reference"), B.Contestant("occluded", "reference"),
+            B.Contestant("identity", "restorer", lambda x: x.clone()),
+            B.Contestant("hole", "inpainter", lambda x, m: x * (1 - m))]
+    without = B.real_occlusion_table(rows, {"mine": tmp_path}, 32)
+    assert list(without.values()) == ["occluded", "identity"]
+    assert without.values()["identity"] == without.values()["occluded"]
+    assert set(without.values()["identity"]) == {"mine EER", "mine accuracy", "mine rank-1"}
+    with_mask = B.real_occlusion_table(rows, {"mine": tmp_path}, 32, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
+    assert with_mask.values()["hole (OA-GAN mask)"] == without.values()["occluded"]  # an empty mask fills nothing
+    assert B.real_occlusion_table(rows, {}, 32) is None

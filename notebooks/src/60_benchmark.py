@@ -109,17 +109,19 @@ for line in benchmark.key_numbers(scores):
 # %%
 fig = benchmark.accuracy_vs_area(scores)
 res.figure("accuracy_vs_area", fig, title="Verification accuracy against occluded-area fraction, every method")
-plt.close(fig)
 benchmark.grid_table(scores, BUDGET).write(res)
+display(fig)
+plt.close(fig)
 
 # %% [markdown]
 # ## Per occluder kind
-# dlib accuracy per method and kind (mean over the three sizes; FROM: its own features), and the best
-# de-occluder for each kind.
+# dlib accuracy per method and kind at the medium size (FROM: its own features), and the best de-occluder
+# for each kind.
 
 # %%
 fig = benchmark.kind_heatmap(scores)
-res.figure("kinds_heatmap", fig, title="Verification accuracy per method and occluder kind (mean over sizes)")
+res.figure("kinds_heatmap", fig, title="Verification accuracy per method and occluder kind (medium size)")
+display(fig)
 plt.close(fig)
 for kind, name in benchmark.best_per_kind(scores).items():
     print(f"best on {kind:>11}: {name}")
@@ -132,7 +134,21 @@ for kind, name in benchmark.best_per_kind(scores).items():
 # layout). No true mask exists here: the inpainters get OA-GAN's predicted mask.
 
 # %%
-REAL_SET = "real set not built"
+import importlib.util
+
+from occface.papers.oa_gan.registration import trained as oa_gan_trained
+
+real_sets = {}
+if importlib.util.find_spec("occface.eval.real") is None:
+    print("LFW natural sunglasses / eyeglasses set: not available yet (occface.eval.real is not in this version)")
+if os.environ.get("OCCFACE_REAL_OCCLUSIONS"):
+    real_sets["own folder"] = os.environ["OCCFACE_REAL_OCCLUSIONS"]
+else:
+    print("OCCFACE_REAL_OCCLUSIONS is not set: no folder of your own photos to score")
+real = benchmark.real_occlusion_table(contestants, real_sets, P.image_size, oa_gan_trained(P).predict_mask)
+if real is not None:
+    real.write(res)
+    display(real.frame())
 
 # %% [markdown]
 # ## Try it

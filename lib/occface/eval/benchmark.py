@@ -4,9 +4,10 @@ FROM, on the same held-out LFW people (View-2 folds 6-10), the same unseen-half 
 
 The test grid is occluder kind x size: semantic placement (each occluder where it belongs on the face) at
 0.75, 1 and 1.25 times the kind's natural size, about 12, 20 and 29 % of the face image averaged over the
-nine kinds. Every cell of the grid is one ``protocols.verification`` call judged by dlib; the leaderboard
-reads the medium size, where PSNR / SSIM (``image_quality``), FaceNet verification and rank-1
-identification are also measured, kind by kind.
+nine kinds. Every cell of the grid is one ``protocols.verification`` call judged by dlib. The leaderboard and
+the per-kind heat map read the medium size, which gets the most pairs and where PSNR / SSIM
+(``image_quality``), FaceNet verification and rank-1 identification are also measured, kind by kind; the
+small and large sizes only add the points of the accuracy-against-area curves.
 
 Leaderboard numbers are macro averages over the kinds (every kind weighs the same). The protocols return
 each kind's 95 % bootstrap interval, not its resamples, so a leaderboard interval is the mean of the kinds'
@@ -52,28 +53,30 @@ def occlusion(kind: str, size: str) -> dict:
 class Budget:
     """How much of the held-out data each measurement uses (the profiles differ only here)."""
     kinds: tuple[str, ...]      # occluder kinds of the grid
-    pairs: int                  # View-2 pairs per grid cell, dlib (x2: each image of a pair occluded in turn)
+    pairs: int                  # View-2 pairs per kind at the leaderboard size, dlib (x2: each image occluded)
+    curve_pairs: int            # View-2 pairs per kind at the other two sizes (the area curve only)
     facenet_pairs: int          # pairs per kind for the FaceNet columns (FaceNet costs ~5 dlib embeddings)
     people: int                 # identification: people per kind (one clean gallery image each; >= 10)
     probes: int                 # identification: occluded probes per person
     quality_faces: int          # PSNR / SSIM: held-out faces per kind
     speed_faces: int            # faces timed for faces/s
-    real_max: int = 0           # real-occlusion set: photos per class kept (0 = all)
 
     @classmethod
     def for_profile(cls, profile: str | Profile) -> "Budget":
         return BUDGETS[get_profile(profile).name]
 
 
-# quick: two kinds (upper and lower face), a handful of pairs: ~2 min on one shared core with cached models.
-# default: sized for 30-45 min on two CPU cores with cached checkpoints (see notebooks/src/60_benchmark.py).
+# quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
+# default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method (17 / 83 ms each on one
+# core): ~1 min a method, plus CoopNets' 100 Langevin steps at ~4 faces/s (~13 min) and PM at ~22 faces/s;
+# about 35 min on two shared cores with cached checkpoints.
 BUDGETS: dict[str, Budget] = {
-    "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, facenet_pairs=4, people=10, probes=1,
-                    quality_faces=32, speed_faces=32, real_max=20),
-    "default": Budget(kinds=KINDS, pairs=60, facenet_pairs=12, people=12, probes=2, quality_faces=100,
-                      speed_faces=128, real_max=100),
-    "full": Budget(kinds=KINDS, pairs=1000, facenet_pairs=300, people=100, probes=5, quality_faces=1000,
-                   speed_faces=1024),
+    "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
+                    probes=1, quality_faces=32, speed_faces=32),
+    "default": Budget(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
+                      quality_faces=50, speed_faces=64),
+    "full": Budget(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
+                   quality_faces=1000, speed_faces=1024),
 }
 
 
@@ -289,8 +292,8 @@ def evaluate(c: Contestant, profile: str | Profile, budget: Budget, facenet: Cal
 
     for kind in budget.kinds:
         for z in sizes:
-            s.grid[kind, z] = protocols.verification(p, occlusion=occlusion(kind, z), max_pairs=budget.pairs,
-                                                     **ver, **act)
+            pairs = budget.pairs if z == LEADERBOARD_SIZE else budget.curve_pairs
+            s.grid[kind, z] = protocols.verification(p, occlusion=occlusion(kind, z), max_pairs=pairs, **ver, **act)
         occ = occlusion(kind, LEADERBOARD_SIZE)
         if c.role != "recognizer":
             restore = act.get("restore")
@@ -435,7 +438,8 @@ def grid_table(scores: Sequence[Scores], budget: Budget) -> Table:
     for (kind, size), a in area.items():
         cells.append(Cell("occluded area", f"{kind} {size}", 100 * a))
     return Table("grid", cells, "10-fold verification accuracy (%) per occluder kind and size (dlib; FROM: its "
-                 "own features)", [f"{budget.pairs} View-2 pairs x 2 occlusion turns per cell; 95 % bootstrap "
+                 "own features)", [f"View-2 pairs x 2 occlusion turns per cell: {budget.pairs} at the "
+                                   f"{LEADERBOARD_SIZE} size, {budget.curve_pairs} at the others; 95 % bootstrap "
                                    "intervals; sizes: " + ", ".join(f"{k} = {v}x" for k, v in SIZES.items())], 1)
 
 
@@ -447,14 +451,13 @@ def areas(scores: Sequence[Scores]) -> dict[tuple[str, str], float]:
     return {}
 
 
-def kind_accuracy(s: Scores) -> dict[str, float]:
-    """Accuracy (%) per occluder kind, averaged over the sizes: the heat map's row."""
-    kinds = dict.fromkeys(k for k, _ in s.grid)
-    return {k: 100 * float(np.mean([r["accuracy"] for (kk, _), r in s.grid.items() if kk == k])) for k in kinds}
+def kind_accuracy(s: Scores, size: str = LEADERBOARD_SIZE) -> dict[str, float]:
+    """Accuracy (%) per occluder kind at ``size`` (the leaderboard's, where the pairs are): the heat map's row."""
+    return {k: 100 * r["accuracy"] for (k, z), r in s.grid.items() if z == size}
 
 
 def best_per_kind(scores: Sequence[Scores], roles: Sequence[str] = ("restorer", "inpainter")) -> dict[str, str]:
-    """Per occluder kind, the method (of ``roles``) with the highest dlib accuracy averaged over the sizes
+    """Per occluder kind, the method (of ``roles``) with the highest dlib accuracy at the leaderboard size
     (ties: first by name)."""
     rows = {s.name: kind_accuracy(s) for s in sorted(scores, key=lambda s: s.name) if s.role in roles}
     kinds = list(dict.fromkeys(k for r in rows.values() for k in r))
@@ -503,7 +506,7 @@ def accuracy_vs_area(scores: Sequence[Scores], sizes: Sequence[str] = tuple(SIZE
 
 
 def kind_heatmap(scores: Sequence[Scores]):
-    """Methods (leaderboard order) x occluder kinds: dlib accuracy averaged over the sizes (FROM: its own)."""
+    """Methods (leaderboard order) x occluder kinds: dlib accuracy at the medium size (FROM: its own)."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
@@ -513,7 +516,7 @@ def kind_heatmap(scores: Sequence[Scores]):
     fig, ax = plt.subplots(figsize=(max(4.5, 2.2 + 0.7 * frame.shape[1]), 1.0 + 0.3 * frame.shape[0]))
     sns.heatmap(frame, annot=True, fmt=".0f", cmap="viridis", cbar_kws={"label": "accuracy (%)"}, ax=ax,
                 annot_kws={"fontsize": 7})
-    ax.set_xlabel("occluder kind (unseen templates; mean over sizes)", fontsize=8)
+    ax.set_xlabel(f"occluder kind (unseen templates, {LEADERBOARD_SIZE} size)", fontsize=8)
     ax.set_ylabel("")
     ax.tick_params(labelsize=7)
     fig.tight_layout()
@@ -579,7 +582,24 @@ def real_occlusion_cells(contestants: Sequence[Contestant], root, size: int, pre
     return cells
 
 
+def real_occlusion_table(contestants: Sequence[Contestant], sets: dict[str, object], size: int,
+                         predict_mask: Callable | None = None, notes: Sequence[str] = ()) -> Table | None:
+    """:func:`real_occlusion_cells` for every named folder of ``sets`` (label -> root), as one table; None
+    when there is no folder to score."""
+    cells = [c for label, root in sets.items()
+             for c in real_occlusion_cells(contestants, root, size, predict_mask, label)]
+    if not cells:
+        return None
+    return Table("real_occlusions", cells, "Real occlusions: verification (every clean x occluded photo pair) "
+                 "and rank-1, dlib (FROM: its own features)",
+                 ["EER and accuracy (10 seeded folds) with 95 % bootstrap intervals over photo pairs; rank-1 of each "
+                  "occluded photo against every clean one.",
+                  "No true mask exists for a real occluder: inpainters get OA-GAN's predicted, binarised mask.",
+                  *notes], 1)
+
+
 __all__ = ["SIZES", "Budget", "BUDGETS", "Contestant", "Scores", "method_names", "load_contestants",
            "from_contestant", "memoized", "TrueMaskRestorer", "faces_per_second", "evaluate", "timing_faces",
            "summary", "ranking", "leaderboard", "grid_table", "areas", "kind_accuracy", "best_per_kind",
-           "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_occlusion_cells", "occlusion"]
+           "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_occlusion_cells",
+           "real_occlusion_table", "occlusion"]
