@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...faces.attributes import attributes_folder, lfw_attributes  # noqa: F401 (moved; re-exported)
 from ...faces.occlusion import KINDS
 from ...faces.pairs import occlude_mixed
 from ...paths import DataNotFoundError, data_root
@@ -34,34 +35,6 @@ LFW_NAMES = {"5_o_Clock_Shadow": "5 o' Clock Shadow", "Goatee": "Goatee", "Heavy
 OCCLUDING = ("Sunglasses", "Eyeglasses", "Wearing Hat")
 NOT_CLEAN = OCCLUDING + ("Obstructed Forehead",)
 ROTATION = 15.0  # degrees, the official occluder synthesis
-
-
-def attributes_folder(root: str | Path | None = None) -> Path | None:
-    """``<data>/lfw/attributes`` when it holds the attribute matrix and its file list, else None."""
-    try:
-        base = Path(root) if root is not None else data_root(required=("lfw",))
-    except DataNotFoundError:
-        return None
-    folder = base / "lfw" / "attributes"
-    ok = (folder / "lfw_binary_attributes2.npz").is_file() and (folder / "filelist.txt").is_file()
-    return folder if ok else None
-
-
-def _key(path: str) -> str:
-    """``Person/Person_0001.jpg``: the part both path conventions share."""
-    return "/".join(Path(path).parts[-2:])
-
-
-def lfw_attributes(paths: list[str], folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(values (N,74) bool, known (N,) bool, names) for the LFW images ``paths``; rows without a score are
-    False and ``known`` False (90 of LFW's 13,233 images have none)."""
-    with np.load(folder / "lfw_binary_attributes2.npz") as f:
-        data, names = f["data"].astype(bool), [n.decode() for n in f["attrname"]]
-    rows = {_key(line.strip()): i for i, line in enumerate((folder / "filelist.txt").read_text().splitlines())}
-    idx = np.array([rows.get(_key(p), -1) for p in paths])
-    known = idx >= 0
-    values = np.where(known[:, None], data[np.maximum(idx, 0)], False)
-    return values, known, names
 
 
 def occlude_rotated(images: Tensor, landmarks: Tensor, seed: int, templates: str = "train",
