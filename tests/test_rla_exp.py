@@ -21,12 +21,34 @@ def test_every_table1_row_is_a_test_template_occlusion(row: str):
     assert len(published.TABLE1[row]) == len(published.COLUMNS)
 
 
-def test_table2_without_real_data_is_empty_and_says_why(monkeypatch):
-    monkeypatch.delenv("OCCFACE_REAL_OCCLUSIONS", raising=False)
-    table = T.table2(RLAExperimentConfig.for_profile("quick"), {})
-    assert [c.column for c in table.cells] == published.COLUMNS
+def test_table2_without_real_data_is_empty_and_says_why():
+    table, raw = T.table2(RLAExperimentConfig.for_profile("quick"), {}, sets={})
+    assert [c.column for c in table.cells] == published.COLUMNS and raw == {}
     assert all(c.ours is None and c.paper is not None for c in table.cells)
     assert "OCCFACE_REAL_OCCLUSIONS" in table.notes[0]
+
+
+def test_table2_scores_every_method_on_a_real_set_with_intervals(orl_faces):
+    import numpy as np
+
+    from occface.eval.real import RealSet
+
+    ident = orl_faces.identity.numpy()
+    people = [np.flatnonzero(ident == p)[:4] for p in range(6)]
+    clean = np.concatenate([p[:2] for p in people])
+    occ = np.concatenate([p[2:] for p in people])
+    images = orl_faces.images
+    blocked = images[occ].clone()
+    blocked[..., 20:36, 8:56] = 0  # a dark band over the eyes
+    data = RealSet(images[clean], ident[clean], blocked, ident[occ], {"all": np.ones(len(occ), bool)}, 0, None)
+    restorers = {"Occluded face": T.grey_restore, "PCA": lambda x: images[occ][: len(x)]}  # an oracle "restorer"
+    table, raw = T.table2(RLAExperimentConfig.for_profile("quick"), restorers, sets={"user": data}, verbose=False)
+    cells = {c.column: c for c in table.cells}
+    assert {c.row for c in table.cells} == {"OCCFACE_REAL_OCCLUSIONS"}
+    assert cells["Occluded face"].ci_low <= cells["Occluded face"].ours <= cells["Occluded face"].ci_high
+    assert cells["PCA"].ours <= cells["Occluded face"].ours  # the unoccluded photos verify at least as well
+    assert cells["RLA"].ours is None
+    assert raw[("OCCFACE_REAL_OCCLUSIONS", "PCA")]["genuine"] == 12 * 2
 
 
 def test_orderings_count_rows_where_lower_eer_holds():
@@ -50,3 +72,17 @@ def test_full_profile_uses_the_papers_baseline_sizes():
     cfg = RLAExperimentConfig.for_profile("full")
     assert cfg.pca_components == 400 and cfg.src_atoms == 20000 and cfg.model.hidden == 2048
     assert cfg.table_rows == ()
+
+
+def test_stage_keys_leave_out_only_what_a_stage_does_not_depend_on():
+    from occface.papers.rla.train import stage_key
+
+    cfg = RLAExperimentConfig.for_profile("quick")
+    later = RLAExperimentConfig.for_profile("quick")
+    later.stage3_steps, later.ip_steps, later.recognizer = 999, 999, "lightcnn"
+    assert stage_key(cfg, "stage1") == stage_key(later, "stage1")
+    assert stage_key(cfg, "stage2") == stage_key(later, "stage2")
+    assert stage_key(cfg, "stage3") != stage_key(later, "stage3")
+    data = RLAExperimentConfig.for_profile("quick")
+    data.placement = "semantic"  # other training data: every stage retrains
+    assert all(stage_key(cfg, s) != stage_key(data, s) for s in ("stage1", "stage2", "stage3"))

@@ -178,3 +178,19 @@ print(f"exact pattern accuracy on held-out faces: {exp.pattern_accuracy():.1f}% 
 # NBVAL_CHECK_OUTPUT
 for claim, (ok, evidence) in orderings(exp).items():
     print(f"{'yes' if ok else 'NO '}  {claim}: {evidence}")
+
+# %% [markdown]
+# ## Claims
+# The same orderings judged on 95 % intervals (`occface.claims`): accuracy with a bootstrap over View-2 pairs,
+# rank-1 with a bootstrap over probes. A claim *holds* only when the two intervals do not overlap in the
+# claimed order, *does not hold* when they do not overlap the other way, and is *within noise* otherwise.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from occface.claims import write_claims
+from occface.papers.from_.tables import claims as from_claims
+
+claims = from_claims(exp)
+write_claims(res, claims, title="FROM's orderings (higher is better)")
+for c in claims:
+    print(f"{c.status:14s} {c.text}: {c.ours.text()} vs {c.other.text()}")

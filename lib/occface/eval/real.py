@@ -249,9 +249,11 @@ def score_real_set(data: RealSet, restore=None, seed: int = 0) -> dict[str, dict
     from .protocols import _batched
     from .recognizers import dlib_evaluator
 
+    from .recognizers import cached_embeddings
+
     evaluator = dlib_evaluator()
     shown = data.occluded if restore is None else _batched(restore, data.occluded).clamp(0, 1)
-    fc, fo = evaluator.embed(data.clean), evaluator.embed(shown)
+    fc, fo = cached_embeddings("dlib-real-clean", data.clean, evaluator.embed), evaluator.embed(shown)
     scores = -np.linalg.norm(fo[:, None] - fc[None], axis=2)  # dlib's own metric: closer = same
     same = data.occluded_person[:, None] == data.clean_person[None]
     out = {}

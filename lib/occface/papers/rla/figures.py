@@ -81,3 +81,26 @@ def fig8_categories(cfg: RLAExperimentConfig, restore: Restore, per_category: in
     titles = [r.split(" / ")[0] if j % per_category == 0 else "" for j, r in enumerate(rows)]
     return image_grid({"original": to_grey(images), "occluded": to_grey(occ), "IP-RLA": to_grey(restore(occ))},
                       titles)
+
+
+def fig_real(data, restorers: dict[str, Restore], n: int = 8, seed: int = 0):
+    """Real occlusions (Table II's photos, beyond the paper's figures): a clean photo of the person, the
+    photo with real sunglasses or eyeglasses, then what Face Rec, RLA and IP-RLA make of it. ``data`` is an
+    ``occface.eval.real.RealSet``; half the columns show sunglasses where the set has them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    subsets = data.subsets
+    if "sunglasses" in subsets:
+        sun = rng.permutation(np.flatnonzero(subsets["sunglasses"]))[: n // 2]
+        rest = rng.permutation(np.flatnonzero(~subsets["sunglasses"]))[: n - len(sun)]
+        picks, titles = np.r_[sun, rest], ["sunglasses"] * len(sun) + ["eyeglasses"] * len(rest)
+    else:
+        picks = rng.permutation(len(data.occluded))[:n]
+        titles = [""] * len(picks)
+    occluded = data.occluded[torch.from_numpy(picks)]
+    first_clean = {p: i for i, p in reversed(list(enumerate(data.clean_person.tolist())))}
+    clean = data.clean[[first_clean[p] for p in data.occluded_person[picks].tolist()]]
+    grid = {"clean (same person)": to_grey(clean), "real occlusion": to_grey(occluded)}
+    grid |= {m: to_grey(restorers[m](occluded)) for m in ("Face Rec", "RLA", "IP-RLA") if m in restorers}
+    return image_grid(grid, titles)
