@@ -72,3 +72,13 @@ def _publish_lock():
     """Short lock around moving files into results/ and rewriting manifests, stamps and the index."""
     info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     return _flock(cache_dir("locks") / "publish.lock", wait=True, what="publishing results", info=info)
+
+
+def training_lock(checkpoint: Path, desc: str = "training"):
+    """Exclusive lock of one checkpoint while it trains: a second process asking for the same model (two
+    notebooks at once, a test beside a notebook) waits, then reuses the finished checkpoint instead of
+    training the same steps again on a shared CPU."""
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "checkpoint": str(checkpoint)}
+    return _flock(cache_dir("locks", "train") / f"{Path(checkpoint).name}.lock", wait=True,
+                  what=f"{desc} ({Path(checkpoint).name})", info=info)

@@ -265,7 +265,14 @@ class Trainer:
                 f"inputs; {where}.")
 
     def fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
-        """Run ``step_fn`` for steps [resume point, steps); reuse a finished checkpoint when present."""
+        """Run ``step_fn`` for steps [resume point, steps); reuse a finished checkpoint when present. Holds
+        the checkpoint's lock (``occface.locks.training_lock``): a concurrent run of the same model waits."""
+        from .locks import training_lock
+
+        with training_lock(self.path, self.desc):
+            return self._fit(step_fn)
+
+    def _fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
         if self._try_resume(self.path, finished=True) is not None:
             print(f"{self.desc}: reusing finished checkpoint {self.path.name}")
             return self.history
