@@ -106,6 +106,16 @@ def test_true_mask_restorer_finds_the_occluders_mask():
         helper(torch.rand(1, 3, 32, 32))
 
 
+def test_budget_refuses_zero_counts_and_unknown_kinds():
+    with pytest.raises(ValueError, match="at least 1"):
+        B.Budget(kinds=("hand",), pairs=0, curve_pairs=2, facenet_pairs=2, people=10, probes=1, quality_faces=4,
+                 speed_faces=4)
+    with pytest.raises(ValueError, match="occluder kinds"):
+        B.Budget(kinds=("hat",), pairs=2, curve_pairs=2, facenet_pairs=2, people=10, probes=1, quality_faces=4,
+                 speed_faces=4)
+    assert B.Budget.for_profile("default").kinds == B.KINDS
+
+
 def test_contestant_rejects_bad_rows():
     with pytest.raises(ValueError, match="role"):
         B.Contestant("x", "painter", lambda x: x)
@@ -128,7 +138,7 @@ def test_identity_restorer_scores_as_the_occluded_input_and_a_clean_copier_ranks
     and lead the leaderboard."""
     from occface.faces.data import load_faces
 
-    budget = B.Budget(kinds=("sunglasses",), pairs=10, curve_pairs=0, facenet_pairs=0, people=10, probes=1, quality_faces=8,
+    budget = B.Budget(kinds=("sunglasses",), pairs=10, curve_pairs=2, facenet_pairs=2, people=10, probes=1, quality_faces=8,
                       speed_faces=4)
     faces = load_faces("lfw", size=32, split="test").images  # every held-out face: the copier's lookup
     lookup = B.TrueMaskRestorer(lambda x, m: x, faces)
@@ -170,6 +180,6 @@ def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_roo
     assert list(without.values()) == ["occluded", "identity"]
     assert without.values()["identity"] == without.values()["occluded"]
     assert set(without.values()["identity"]) == {"mine EER", "mine accuracy", "mine rank-1"}
-    with_mask = B.real_occlusion_table(rows, {"mine": tmp_path}, 32, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
-    assert with_mask.values()["hole (OA-GAN mask)"] == without.values()["occluded"]  # an empty mask fills nothing
+    no_hole = B.real_occlusion_table(rows, {"mine": tmp_path}, 32, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
+    assert no_hole.values()["hole (OA-GAN mask)"] == without.values()["occluded"]  # an empty mask fills nothing
     assert B.real_occlusion_table(rows, {}, 32) is None

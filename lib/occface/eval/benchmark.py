@@ -61,6 +61,15 @@ class Budget:
     quality_faces: int          # PSNR / SSIM: held-out faces per kind
     speed_faces: int            # faces timed for faces/s
 
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if not self.kinds or unknown:
+            raise ValueError(f"Budget.kinds must name occluder kinds of {KINDS}, got {self.kinds!r}")
+        counts = {k: getattr(self, k) for k in ("pairs", "curve_pairs", "facenet_pairs", "people", "probes",
+                                                "quality_faces", "speed_faces")}
+        if any(int(v) < 1 for v in counts.values()):  # 0 would mean "the profile's default" to the protocols
+            raise ValueError(f"every Budget count must be at least 1, got {counts}")
+
     @classmethod
     def for_profile(cls, profile: str | Profile) -> "Budget":
         return BUDGETS[get_profile(profile).name]
@@ -411,8 +420,8 @@ def leaderboard(scores: Sequence[Scores], budget: Budget, profile: str | Profile
         "not have). FROM recognises through the occluder with its own features (own-features columns, "
         f"{'x'.join(map(str, from_size(p)))} px input; its rank-1 too); it restores nothing, so it has no "
         "PSNR, SSIM, dlib or FaceNet numbers.",
-        "faces/s: one call on this machine (one CPU thread) after a warm-up; restorers and inpainters at the "
-        "profile's size, FROM's embedding at its own size.",
+        f"faces/s: one call on this machine ({torch.get_num_threads()} CPU thread(s)) after a warm-up; restorers "
+        "and inpainters at the profile's size, FROM's embedding at its own size.",
         "Sorted by dlib accuracy. Training on LFW's other people at CPU scale, not the papers' data sets: "
         "absolute numbers are far from the papers', the common protocol is the point.",
     ]
