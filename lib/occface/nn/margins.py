@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 class MarginSoftmax(nn.Module):
     """FROM Eq. 1: logits s*(cos(m1*theta_y + m2) - m3) for the true class, s*cos(theta_j) for the others.
 
