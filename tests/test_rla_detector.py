@@ -98,3 +98,13 @@ def test_paper_placement_puts_free_kinds_anywhere_and_located_kinds_on_the_landm
     assert (free_paper < half).any() and (free_paper > half).any()  # anywhere on the face
     with pytest.raises(ValueError, match="placement"):
         _occlude_training(images, marks, seed=3, placement="random")
+
+
+def test_encoder_probe_finds_a_mask_the_pixels_show():
+    torch.manual_seed(0)
+    model = RLA(SMALL)
+    faces = _faces(4)
+    probe = D.encoder_probe(model, faces.occluded, faces.mask, faces, ridge=1e-3)
+    assert set(probe) == {"encoder + h_rec probe", "raw-pixel probe", "prior"}
+    assert probe["raw-pixel probe"] > 0.99  # the occluder is black: a linear read-out of the pixels finds it
+    assert all(0.0 <= v <= 1.0 for v in probe.values())

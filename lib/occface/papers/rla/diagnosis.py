@@ -186,6 +186,8 @@ def diagnosis_tables(diag: Diagnosis, label: str = "") -> tuple[Table, Table]:
 def diagnosis_figure(diags: dict[str, Diagnosis]):
     """AUC and IoU against the decoder step per category (one line style per model in ``diags``), and the
     training-mask frequency beside each model's mean detector map."""
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     names = list(diags)
@@ -218,7 +220,7 @@ def diagnosis_figure(diags: dict[str, Diagnosis]):
     for j, (title, img) in enumerate(images):
         ax = fig.add_subplot(grid[1 + j // 4, j % 4])
         ax.imshow(img, cmap="magma", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(textwrap.fill(title, 28), fontsize=7)
         ax.axis("off")
     fig.tight_layout()
     return fig
@@ -263,3 +265,38 @@ def blend_gradient(model: RLA, occluded: torch.Tensor, clean: torch.Tensor) -> d
     model.zero_grad(set_to_none=True)
     model.train(was)
     return result
+
+
+@torch.no_grad()
+def encoder_probe(model: RLA, occluded: torch.Tensor, mask: torch.Tensor, faces: DiagnosisFaces,
+                  ridge: float = 0.1, batch: int = 256, max_train: int = 3000, seed: int = 0) -> dict[str, float]:
+    """How much the detector *could* know: a ridge regression from what the detection channel reads (the
+    encoder's last states h, c of every layer and the reconstruction channel's h_T) to the mask, fitted on
+    the training pairs (``occluded``, ``mask``) and scored (pixel AUC) on ``faces``; beside it the same probe
+    on the raw occluded pixels and the prior. A probe near the prior means the encoder passes on little of
+    where this face's occluder is. At most ``max_train`` training pairs (seeded) are used."""
+    model = model.eval()
+    if len(occluded) > max_train:  # a seeded subset keeps the 64 px pixel probe within memory
+        keep = torch.randperm(len(occluded), generator=torch.Generator().manual_seed(seed))[:max_train]
+        occluded, mask = occluded[keep], mask[keep]
+
+    def states(x: torch.Tensor) -> torch.Tensor:
+        out = []
+        for chunk in x.split(batch):
+            encoded = model.encoder(chunk)
+            _, hiddens = model.reconstructor(encoded, model.config.steps)
+            out.append(torch.cat([t for h, c in encoded.states for t in (h, c)] + [hiddens[-1]], 1))
+        return torch.cat(out).double()
+
+    target, truth = mask.flatten(1).double(), faces.mask[:, 0].numpy()
+    mean = target.mean(0)
+
+    def probe(train_x: torch.Tensor, test_x: torch.Tensor) -> float:
+        centre = train_x.mean(0)
+        a, b = train_x - centre, test_x - centre
+        w = torch.linalg.solve(a.T @ a + ridge * len(a) * torch.eye(a.shape[1], dtype=a.dtype), a.T @ (target - mean))
+        return _auc((b @ w + mean).view(-1, *truth.shape[-2:]).numpy(), truth)
+
+    return {"encoder + h_rec probe": probe(states(occluded), states(faces.occluded)),
+            "raw-pixel probe": probe(occluded.flatten(1).double(), faces.occluded.flatten(1).double()),
+            "prior": _auc(np.broadcast_to(mean.view(truth.shape[-2:]).numpy(), truth.shape), truth)}
