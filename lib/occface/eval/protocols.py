@@ -236,7 +236,7 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     return out
 
 
-def _quality(images: torch.Tensor, clean: torch.Tensor, suffix: str, seed: int) -> dict:
+def quality_intervals(images: torch.Tensor, clean: torch.Tensor, suffix: str = "", seed: int = 0) -> dict:
     """Mean PSNR / SSIM of ``images`` against ``clean`` with 95 % bootstrap intervals over the faces
     (``psnr<suffix>``, ``psnr<suffix>_ci``, ...)."""
     out = {}
@@ -261,11 +261,11 @@ def image_quality(restore: Restore | None, profile: str | Profile, occlusion: di
     faces = load_faces("lfw", size=size, split="test", max_images=max_images or p.eval_pairs, seed=seed)
     occ = occlude(faces.images, landmarks=faces.landmarks, seed=seed, **(occlusion or dict(kind="block_black")))
     out = {"images": len(faces.images), "occluded_area": float(occ.area.mean())}
-    out.update(_quality(occ.images, faces.images, "_occluded", seed))
+    out.update(quality_intervals(occ.images, faces.images, "_occluded", seed))
     if restore is not None or inpaint is not None:
         restored = (_batched(restore, occ.images) if inpaint is None
                     else torch.cat([inpaint(x, m) for x, m in zip(occ.images.split(256), occ.mask.split(256))]))
-        out.update(_quality(restored.clamp(0, 1), faces.images, "", seed))
+        out.update(quality_intervals(restored.clamp(0, 1), faces.images, "", seed))
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...eval.metrics import psnr, rank_k, ssim
+from ...eval.metrics import rank_k
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -80,9 +80,23 @@ def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
             for row, change in VARIANTS.items()}
 
 
-def _scores(method: Method, s: TestSet) -> tuple[float, float]:
-    out = torch.cat([method(x, m) for x, m in zip(s.occluded.split(128), s.mask.split(128))])
-    return psnr(out, s.clean), ssim(out, s.clean)
+def _scores(method: Method, s: TestSet, seed: int = 0) -> dict:
+    """Mean PSNR / SSIM of ``method`` on ``s`` with 95 % bootstrap intervals over the faces."""
+    from ...eval.protocols import quality_intervals
+
+    with torch.no_grad():
+        out = torch.cat([method(x, m) for x, m in zip(s.occluded.split(128), s.mask.split(128))]).clamp(0, 1)
+    return quality_intervals(out, s.clean, seed=seed)
+
+
+def _quality_cells(row: str, prefix: str, q: dict | None, paper: tuple) -> list[Cell]:
+    """PSNR and SSIM cells of one row (``prefix`` names the test set), the paper's PSNR on the [0,1] scale."""
+    q = q or {}
+    cells = []
+    for metric, unit, ref in (("psnr", "dB", paper[0] and published.psnr_01(paper[0])), ("ssim", "", paper[1])):
+        lo, hi = q.get(f"{metric}_ci", (None, None))
+        cells.append(Cell(row, f"{prefix}{metric.upper()}", q.get(metric), ref, unit, lo, hi))
+    return cells
 
 
 def _notes(cfg: FSGConfig) -> list[str]:
@@ -103,10 +117,8 @@ def table2(cfg: FSGConfig, methods: dict[str, Method | None], sets: dict[str, Te
     for row, method in methods.items():
         paper = published.TABLE2.get(row, {})
         for set_name, s in sets.items():
-            ours = _scores(method, s) if method is not None else (None, None)
-            ref = paper.get(set_name, (None, None))
-            cells += [Cell(row, f"{set_name} PSNR", ours[0], ref[0] and published.psnr_01(ref[0]), "dB"),
-                      Cell(row, f"{set_name} SSIM", ours[1], ref[1], "")]
+            q = _scores(method, s, cfg.seed) if method is not None else None
+            cells += _quality_cells(row, f"{set_name} ", q, paper.get(set_name, (None, None)))
     return Table("table2", cells, "Table 2: PSNR / SSIM of de-occluded faces, new identities (Set1: seen "
                  "occluder templates; Set2: unseen ones)", [*_notes(cfg), *notes,
                  "The paper's OA-GAN is Dong et al. (ICME 2020), re-implemented by its authors; ours is Cai et "
@@ -117,10 +129,7 @@ def table4(cfg: FSGConfig, variants: dict[str, Method], test: TestSet) -> Table:
     """Table 4: the ablation on one test set (ours: Set2-LFW; the paper used its recognition images)."""
     cells = []
     for row, method in {"Occluded image": lambda x, m: x, **variants}.items():
-        ours = _scores(method, test)
-        ref = published.TABLE4.get(row, (None, None))
-        cells += [Cell(row, "PSNR", ours[0], ref[0] and published.psnr_01(ref[0]), "dB"),
-                  Cell(row, "SSIM", ours[1], ref[1], "")]
+        cells += _quality_cells(row, "", _scores(method, test, cfg.seed), published.TABLE4.get(row, (None, None)))
     return Table("table4", cells, "Table 4: ablation (w/o HDC, regular discriminator, full model) on Set2-LFW",
                  [*_notes(cfg), "Official losses: the released training code's losses (G gets no adversarial "
                   "gradient; two of three D heads compare labels with themselves; exp(loss) head weights; TV)."],
@@ -206,3 +215,26 @@ def fig7(methods: dict[str, Method | None], sets: dict[str, TestSet], n: int = 6
             rows["ground truth"].append(s.clean[shown])
     titles = [f"{name} #{i + 1}" for name in sets for i in range(n)]
     return image_grid({row: torch.cat(v) for row, v in rows.items()}, titles, size=0.9, fontsize=6)
+
+
+def claims(table2: Table, table3: Table, table4: Table) -> list:
+    """The paper's orderings as :class:`occface.claims.Claim` values: FSG-GAN above every compared method in
+    PSNR on Set1 and Set2 (Table 2) and in dlib rank-1 (Table 3); the full model above each ablation and above
+    the official losses as released (Table 4, PSNR)."""
+    from ...claims import Claim, Estimate
+
+    def cell(table: Table, row: str, column: str) -> Estimate:
+        found = [c for c in table.cells if c.row == row and c.column == column]
+        return Estimate.from_cell(found[0], name=row) if found else Estimate(row, None)
+
+    out = []
+    others = [r for r in dict.fromkeys(c.row for c in table2.cells) if not r.startswith("FSG-GAN")]
+    for column in ("Set1-LFW PSNR", "Set2-LFW PSNR"):
+        out += [Claim(f"FSG-GAN > {o} ({column})", cell(table2, "FSG-GAN", column), cell(table2, o, column),
+                      better="higher", unit="dB") for o in others]
+    out += [Claim(f"FSG-GAN > {o} (dlib rank-1, +-1 s.d.)", cell(table3, "FSG-GAN", "dlib Rank-1"),
+                  cell(table3, o, "dlib Rank-1"), better="higher") for o in others]
+    full = "HDC + multi-RFs Dis."
+    out += [Claim(f"{full} > {o} (Table 4 PSNR)", cell(table4, full, "PSNR"), cell(table4, o, "PSNR"),
+                  better="higher", unit="dB") for o in VARIANTS if o != full]
+    return out
