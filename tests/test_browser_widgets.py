@@ -161,7 +161,7 @@ RUN_CELLS = """async (cells) => {
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(1800)  # a cold model cache trains every quick model first (minutes); warm: < 3 min
 def test_size_slider_changes_the_restored_image_in_a_real_browser(tmp_path, data_root):
     started = time.perf_counter()
     chromium = _chromium()
@@ -212,6 +212,16 @@ def test_size_slider_changes_the_restored_image_in_a_real_browser(tmp_path, data
                                    " return i && i.getAttribute('src') !== old; }", arg=[before], timeout=30_000)
             seen = time.perf_counter() - moved
             after, value_after = image.get_attribute("src"), readout.inner_text()
+            # the drag sent a few values; the screenshot waits for the last one's image (2 s without a change)
+            settled, deadline = after, time.monotonic() + 30
+            while time.monotonic() < deadline:
+                page.wait_for_timeout(1000)
+                latest = image.get_attribute("src")
+                if latest == settled:
+                    page.wait_for_timeout(1000)
+                    if image.get_attribute("src") == latest:
+                        break
+                settled = latest
             shot = tmp_path / "widget_after_size_change.png"
             widget.screenshot(path=str(shot))
             page.screenshot(path=str(tmp_path / "page.png"))

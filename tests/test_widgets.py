@@ -2,6 +2,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import os  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
@@ -125,6 +126,8 @@ class _MaskingRestorer:
 def test_mask_predictor_finds_what_a_restorer_exposes():
     predict, source = mask_predictor(_MaskingRestorer().restore)
     assert predict is not None and "predict_mask" in source
+    from occface.baselines.registry import Trained
+    assert mask_predictor(Trained(_MaskingRestorer().restore, {"loss": [1.0]}))[0] is not None
     assert mask_predictor(lambda images: images) == (None, "")
 
 
@@ -168,15 +171,21 @@ def test_compare_widget_updates_its_image_when_the_size_slider_moves(orl_faces):
 
 @pytest.mark.slow
 def test_one_slider_change_updates_every_method_in_under_a_second_at_quick():
-    """All registered methods at quick (trained on a cold cache: minutes), on held-out LFW faces."""
+    """All registered methods at quick (trained on a cold cache: minutes), on held-out LFW faces, on one torch
+    thread as the notebooks run. The bound is on the CPU time of the update (single-threaded, so the wall time of
+    an otherwise idle machine): on the shared, loaded machines the wall time is printed beside it."""
     box = compare(profile="quick")
     size = box.controls["scale"]
-    seconds = []
+    wall, cpu = [], []
     for value in (1.1, 1.3, 1.5, 1.7, 1.9):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         size.value = value
-        seconds.append(time.perf_counter() - started)
-    median = float(np.median(seconds))
-    print(f"\ncompare(): {len(box.comparison.methods)} methods, size-slider update median {median:.3f} s "
-          f"(all: {', '.join(f'{s:.3f}' for s in seconds)}) on {torch.get_num_threads()} torch thread(s)")
-    assert median < 1.0
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    with_masks = {m.name for m in box.comparison.methods if m.predict_mask is not None}
+    assert {"oa-gan", "rla", "ip-rla"} <= with_masks  # OA-GAN's 1 - M, RLA's detection channel
+    assert box.last["masks"]["rla"].shape == box.last["mask"].shape
+    print(f"\ncompare(): {len(box.comparison.methods)} methods, one size-slider update: median CPU time "
+          f"{np.median(cpu):.3f} s, wall {np.median(wall):.3f} s (wall: {', '.join(f'{s:.2f}' for s in wall)}) on "
+          f"{torch.get_num_threads()} torch thread(s), load average {os.getloadavg()[0]:.1f}")
+    assert np.median(cpu) < 1.0
