@@ -51,7 +51,9 @@ print(f"V: reconstruction {h['rec'][0]:.0f} -> {h['rec'][-1]:.0f}, KL {h['kl'][-
 # %% [markdown]
 # ## Test sets and a look at the outputs
 # Set1-LFW: new identities, occluders from the training half of the templates; Set2-LFW: the same faces
-# and placements with the unseen half. Rows: occluded input, V's structure g, FSG-GAN, ground truth.
+# and placements with the unseen half. CelebA cannot be had offline, so the paper's CelebA columns
+# (Set1-CelebA*, Set2-CelebA*) are computed on the second half of the LFW test people, whom the LFW columns
+# never see. Rows: occluded input, V's structure g, FSG-GAN, ground truth.
 
 # %%
 sets = tables.test_sets(cfg)
