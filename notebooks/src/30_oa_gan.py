@@ -176,5 +176,20 @@ if natural_faces is not None:
                title="Pre-train then fine-tune (1) vs alternating training (2) on natural occlusions (Fig. 15)")
 fig15.frame()
 
+# %% [markdown]
+# ## Claims
+# The paper's orderings judged on our 95 % intervals (`occface.claims`): a claim *holds* only when the two
+# intervals do not overlap in the claimed order, *does not hold* when they do not overlap the other way, and
+# is *within noise* otherwise. Near-empty masks on clean faces (Fig. 9) are shown in the mask table above.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from occface.claims import write_claims
+
+claims = tables.claims(table3, table4, fig12)
+write_claims(res, claims, title="OA-GAN's orderings (higher is better)")
+for c in claims:
+    print(f"{c.status:14s} {c.text}")
+
 # %%
 print(nb.finished())
