@@ -130,3 +130,22 @@ def test_gfc_config_carries_the_official_weights_and_is_registered_as_a_composit
     assert gfc.pixel_scale(128) == 1 and gfc.pixel_scale(32) == 16
     m = registry.method("gfc")
     assert m.kind == "inpainter" and m.keeps_known
+
+
+def test_the_deferred_parser_can_train_on_first_use_inside_no_grad(monkeypatch):
+    """GFC's parser loads at its first call, which sits inside parsing_loss's no_grad: a parser that is not
+    cached yet must still be able to train there (it crashed the first default run)."""
+    import torch
+
+    from occface.baselines import gfc
+    from occface.faces import parsing
+
+    def training_parser(profile, seed):
+        layer = torch.nn.Conv2d(3, 2, 1)
+        layer(torch.rand(1, 3, 4, 4)).sum().backward()  # what train_parser does when nothing is cached
+        return layer
+
+    monkeypatch.setattr(parsing, "frozen_parser", training_parser)
+    parser = gfc.DeferredParser("quick", 0, torch.device("cpu"))
+    with torch.no_grad():
+        assert parser(torch.rand(1, 3, 4, 4)).shape == (1, 2, 4, 4)

@@ -289,7 +289,8 @@ class DeferredParser:
         if self.model is None:
             from ..faces.parsing import frozen_parser
 
-            self.model = frozen_parser(self.profile, self.seed).eval().requires_grad_(False).to(self.device)
+            with torch.enable_grad():  # the first call sits in parsing_loss's no_grad; the parser may still train
+                self.model = frozen_parser(self.profile, self.seed).eval().requires_grad_(False).to(self.device)
         return self.model(images)
 
 
