@@ -8,7 +8,8 @@ size; the faces are eight real ORL faces aligned at the full sizes (LFW at 128 p
 first). Checkpoints of these one-step runs go to a temporary cache (aligned faces and converted pretrained
 weights are shared with the real one). RLA and IP-RLA (373 M parameters at 2,048 LSTM units: about 35 s a
 forward and backward on one CPU thread, and a 1.5 GB checkpoint per stage) run their losses forward and
-backward once instead of their four checkpointed stages.
+backward once instead of their four checkpointed stages (on one thread, as everything here: a second thread
+made it slower on the shared 2-core machine).
 """
 
 from __future__ import annotations
@@ -40,16 +41,7 @@ def full_cache(tmp_path_factory, data_root):
         mp.setenv("OCCFACE_CACHE", str(tmp))
         yield tmp
     assert cache_root() == real
-    shutil.rmtree(tmp / "checkpoints", ignore_errors=True)  # about 2 GB of one-step full-size weights
-
-
-@pytest.fixture
-def two_threads():
-    """Both cores for the runs outside a Trainer (which fixes its own thread count): RLA's 2,048-unit LSTMs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    shutil.rmtree(tmp / "checkpoints", ignore_errors=True)  # one-step full-size weights: hundreds of MB
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +85,7 @@ def check_history(history: dict, *names: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the papers
-def test_rla_and_ip_rla_at_full_size_forward_backward_and_restore(pairs, batch, two_threads):
+def test_rla_and_ip_rla_at_full_size_forward_backward_and_restore(pairs, batch):
     """RLA (Eq. 14) and IP-RLA (Eq. 19 = L_mse + L_sup + L_adv, with its D and the FaceNet supervisor) at the
     paper's 2 x 2 grid of 64 x 64 patches and 2,048 units, one backward on a batch of 2; then ``restore``."""
     from occface.nn.adversarial import GANLoss
