@@ -164,8 +164,10 @@ def test_identity_restorer_scores_as_the_occluded_input_and_a_clean_copier_ranks
 
 def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_root, tmp_path):
     """A tiny folder in the protocols.load_folder layout (two LFW people, their photos standing in for clean and
-    occluded ones): restorers and recognizers are scored, inpainters only with a mask predictor."""
+    occluded ones): restorers are scored, inpainters only with a mask predictor."""
     import shutil
+
+    from occface.eval.real import load_real_set
 
     for person in ("George_W_Bush", "Colin_Powell"):
         photos = sorted((data_root / "lfw" / "lfw-deepfunneled" / person).glob("*.jpg"))[:3]
@@ -173,13 +175,23 @@ def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_roo
             (tmp_path / person / part).mkdir(parents=True)
             for f in files:
                 shutil.copy(f, tmp_path / person / part / f.name)
+    sets = {"user": load_real_set(tmp_path, 32)}
     rows = [B.Contestant("clean", "reference"), B.Contestant("occluded", "reference"),
             B.Contestant("identity", "restorer", lambda x: x.clone()),
             B.Contestant("hole", "inpainter", lambda x, m: x * (1 - m))]
-    without = B.real_occlusion_table(rows, {"mine": tmp_path}, 32)
-    assert list(without.values()) == ["occluded", "identity"]
-    assert without.values()["identity"] == without.values()["occluded"]
-    assert set(without.values()["identity"]) == {"mine EER", "mine accuracy", "mine rank-1"}
-    no_hole = B.real_occlusion_table(rows, {"mine": tmp_path}, 32, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
+    without = B.real_occlusion_table(rows, sets)
+    assert set(without.values()) == {"occluded", "identity"}
+    assert without.values()["identity"] == without.values()["occluded"] and list(without.values()["identity"]) == [
+        "own folder"]
+    no_hole = B.real_occlusion_table(rows, sets, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
     assert no_hole.values()["hole (OA-GAN mask)"] == without.values()["occluded"]  # an empty mask fills nothing
-    assert B.real_occlusion_table(rows, {}, 32) is None
+    assert all(c.ci_low <= c.ours <= c.ci_high for c in no_hole.cells)
+    seen = {}
+
+    def embed(x):  # a recognizer at its own input size: FROM's row
+        seen["shape"] = tuple(x.shape[-2:])
+        return x.flatten(1).numpy()
+
+    with_from = B.real_occlusion_table(rows + [B.Contestant("FROM", "recognizer", embed, size=(28, 24))], sets)
+    assert list(with_from.values())[-1] == "FROM" and seen["shape"] == (28, 24)
+    assert B.real_occlusion_table(rows, {}) is None

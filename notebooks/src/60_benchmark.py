@@ -128,25 +128,24 @@ for kind, name in benchmark.best_per_kind(scores).items():
 # ## Real occlusions
 # Synthetic occluders are pasted; real ones are worn. LFW's held-out photos with natural sunglasses or
 # eyeglasses (Kumar et al.'s attribute classifiers, `$OCCFACE_DATA/lfw/attributes/`), against the same
-# people's photos without, and any folder named by `OCCFACE_REAL_OCCLUSIONS` (the `protocols.load_folder`
-# layout). No true mask exists here: the inpainters get OA-GAN's predicted mask.
+# people's photos without (`occface.eval.real`, the set of RLA's Table II), and any folder named by
+# `OCCFACE_REAL_OCCLUSIONS` (the `protocols.load_folder` layout). Every clean x occluded photo pair is scored;
+# EER with an interval over the occluded photos. No true mask exists here: the inpainters get OA-GAN's
+# predicted mask.
 
 # %%
 import importlib.util
 
 from occface.papers.oa_gan.registration import trained as oa_gan_trained
 
-real_sets = {}
 if importlib.util.find_spec("occface.eval.real") is None:
-    print("LFW natural sunglasses / eyeglasses set: not available yet (occface.eval.real is not in this version)")
-if os.environ.get("OCCFACE_REAL_OCCLUSIONS"):
-    real_sets["own folder"] = os.environ["OCCFACE_REAL_OCCLUSIONS"]
+    print("the real-occlusion set is not available yet (occface.eval.real is not in this version)")
 else:
-    print("OCCFACE_REAL_OCCLUSIONS is not set: no folder of your own photos to score")
-real = benchmark.real_occlusion_table(contestants, real_sets, P.image_size, oa_gan_trained(P).predict_mask)
-if real is not None:
-    real.write(res)
-    display(real.frame())
+    sets = benchmark.real_sets(P.image_size, BUDGET.real_people)
+    real = benchmark.real_occlusion_table(contestants, sets, oa_gan_trained(P).predict_mask)
+    if real is not None:
+        real.write(res)
+        display(real.frame())
 
 # %% [markdown]
 # ## Try it

@@ -60,6 +60,7 @@ class Budget:
     probes: int                 # identification: occluded probes per person
     quality_faces: int          # PSNR / SSIM: held-out faces per kind
     speed_faces: int            # faces timed for faces/s
+    real_people: int = 0        # LFW natural-occlusion set: at most this many people (0 = all)
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in KINDS]
@@ -81,7 +82,7 @@ class Budget:
 # about 35 min on two shared cores with cached checkpoints.
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
-                    probes=1, quality_faces=32, speed_faces=32),
+                    probes=1, quality_faces=32, speed_faces=32, real_people=40),
     "default": Budget(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
                       quality_faces=50, speed_faces=64),
     "full": Budget(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
@@ -560,55 +561,98 @@ def key_numbers(scores: Sequence[Scores], digits: int = 1) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- real occlusions
 
+REAL_COLUMNS = {"sunglasses": "LFW sunglasses", "eyeglasses": "LFW eyeglasses", "together": "LFW both",
+                "all": "own folder"}
 
-def real_occlusion_cells(contestants: Sequence[Contestant], root, size: int, predict_mask: Callable | None = None,
-                         label: str = "") -> list[Cell]:
-    """``protocols.real_occlusions`` on one folder of real occluded faces for every contestant: EER and
-    accuracy (dlib; FROM: its own features) with intervals and rank-1. No true mask exists for real
-    occluders: inpainters get ``predict_mask``'s (OA-GAN's) binarised mask, or are skipped without one."""
+
+def real_sets(size: int, people: int = 0, seed: int = 0, log: Callable[[str], None] | None = print) -> dict:
+    """The real-occlusion sets, aligned at ``size`` (``occface.eval.real``): LFW's held-out photos with natural
+    sunglasses or eyeglasses (at most ``people`` people, 0 = all) and, when ``OCCFACE_REAL_OCCLUSIONS`` names a
+    folder, the user's own photos; {name: RealSet}."""
+    import os
+
+    from .real import load_real_set, natural_occlusion_set
+
+    sets = {}
+    try:
+        sets["lfw"] = load_real_set(natural_occlusion_set(size, max_people=people, seed=seed), size)
+    except FileNotFoundError as err:  # no attributes folder: a user's folder can still be scored
+        if log:
+            log(f"no LFW natural-occlusion set: {err}")
+    folder = os.environ.get("OCCFACE_REAL_OCCLUSIONS")
+    if folder:
+        if not os.path.isdir(folder):
+            raise ValueError(f"OCCFACE_REAL_OCCLUSIONS={folder} is not a folder; point it at a folder of "
+                             "<person>/clean/ and <person>/occluded/ photos, or unset it")
+        sets["user"] = load_real_set(folder, size)
+    elif log:
+        log("OCCFACE_REAL_OCCLUSIONS is not set: no folder of your own photos to score")
+    return sets
+
+
+def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_mask: Callable | None = None,
+                         seed: int = 0) -> Table | None:
+    """EER (%) on real occlusions for every contestant: every clean x occluded photo pair, judged by dlib
+    (``real.score_real_set``; 95 % interval over the occluded photos, each with all its pairs), per subset
+    (LFW: sunglasses, eyeglasses, both). No true mask exists for a real occluder: inpainters get
+    ``predict_mask``'s binarised mask (OA-GAN's, as OA-GAN's Table III does), or are left out without one.
+    FROM scores with its own features (the aligned photos resampled to its input) through
+    ``protocols.real_occlusions``, on all photos together. None when ``sets`` is empty."""
     from ..baselines.registry import with_mask
+    from .real import score_real_set
+    from .recognizers import resize_aligned
 
-    cells = []
-    for c in contestants:
-        if c.name == "clean":
-            continue
-        kw: dict = {}
-        if c.role == "restorer":
-            kw = dict(restore=c.fn)
-        elif c.role == "inpainter":
-            if predict_mask is None:
+    rows: dict[str, dict[str, tuple]] = {}
+    for label, data in sets.items():
+        for c in contestants:
+            if c.name == "clean" or (c.role == "inpainter" and predict_mask is None):
                 continue
-            kw = dict(restore=with_mask(c.fn, predict_mask))
-        elif c.role == "recognizer":
-            kw = dict(embed=c.fn, size=c.size)
-        r = protocols.real_occlusions(root, size=kw.pop("size", size), **kw)
-        name = c.name + (" (OA-GAN mask)" if c.role == "inpainter" else "")
-        prefix = f"{label} " if label else ""
-        (elo, ehi), (alo, ahi) = r["eer_ci"], r["accuracy_ci"]
-        cells += [Cell(name, f"{prefix}EER", 100 * r["eer"], ci_low=100 * elo, ci_high=100 * ehi),
-                  Cell(name, f"{prefix}accuracy", 100 * r["accuracy"], ci_low=100 * alo, ci_high=100 * ahi),
-                  Cell(name, f"{prefix}rank-1", 100 * r["rank1"])]
-    return cells
-
-
-def real_occlusion_table(contestants: Sequence[Contestant], sets: dict[str, object], size: int,
-                         predict_mask: Callable | None = None, notes: Sequence[str] = ()) -> Table | None:
-    """:func:`real_occlusion_cells` for every named folder of ``sets`` (label -> root), as one table; None
-    when there is no folder to score."""
-    cells = [c for label, root in sets.items()
-             for c in real_occlusion_cells(contestants, root, size, predict_mask, label)]
-    if not cells:
+            name = c.name + (" (OA-GAN mask)" if c.role == "inpainter" else "")
+            if c.role == "recognizer":
+                embed = (lambda fn, hw: lambda x: fn(resize_aligned(x, hw)))(c.fn, tuple(c.size))
+                r = protocols.real_occlusions(data.root, embed=embed, size=data.clean.shape[-1], seed=seed)
+                results = {"together" if label == "lfw" else "all": r}
+            else:
+                restore = None  # the occluded reference
+                if c.role == "restorer":
+                    restore = c.fn
+                elif c.role == "inpainter":
+                    restore = with_mask(c.fn, predict_mask)
+                results = score_real_set(data, restore, seed=seed)
+            for subset, r in results.items():
+                rows.setdefault(name, {})[REAL_COLUMNS[subset]] = (100 * r["eer"], *(100 * v for v in r["eer_ci"]))
+    if not rows:
         return None
-    return Table("real_occlusions", cells, "Real occlusions: verification (every clean x occluded photo pair) "
-                 "and rank-1, dlib (FROM: its own features)",
-                 ["EER and accuracy (10 seeded folds) with 95 % bootstrap intervals over photo pairs; rank-1 of each "
-                  "occluded photo against every clean one.",
-                  "No true mask exists for a real occluder: inpainters get OA-GAN's predicted, binarised mask.",
-                  *notes], 1)
+    columns = [c for c in REAL_COLUMNS.values() if any(c in r for r in rows.values())]
+    first = columns[0]
+    order = sorted(rows, key=lambda n: (n == "FROM", rows[n].get(first, (np.inf,))[0], n))
+    cells = []
+    for n in order:
+        for col in columns:
+            value, lo, hi = rows[n].get(col, (None, None, None))
+            cells.append(Cell(n, col, value, ci_low=lo, ci_high=hi))
+    notes = ["EER (%), lower is better: every clean x occluded photo pair of the same held-out people (genuine when "
+             "the person matches), judged by dlib; 95 % interval by a seeded bootstrap over the occluded photos.",
+             "No true mask exists for a real occluder: inpainters get OA-GAN's predicted, binarised mask.",
+             "FROM: its own features, the aligned photos resampled to its input; interval over photo pairs "
+             "(protocols.real_occlusions), narrower than the photo-clustered ones above it."]
+    if "lfw" in sets:
+        d = sets["lfw"]
+        counts = {k: int(v.sum()) for k, v in d.subsets.items()}
+        notes.insert(0, f"LFW natural: {len(d.occluded)} photos of {len(set(d.occluded_person.tolist()))} held-out "
+                        f"people flagged Sunglasses ({counts.get('sunglasses', 0)}) or Eyeglasses "
+                        f"({counts.get('eyeglasses', 0)}) by Kumar et al.'s attribute classifiers (not manual "
+                        f"labels), against {len(d.clean)} photos of the same people flagged with no natural "
+                        f"occlusion ({d.undetected} faces not detected, aligned from the central box).")
+    if "user" in sets:
+        notes.append(f"own folder: OCCFACE_REAL_OCCLUSIONS ({len(sets['user'].occluded)} occluded, "
+                     f"{len(sets['user'].clean)} clean photos).")
+    return Table("real_occlusions", cells, "EER (%) on real occlusions, every method (dlib; FROM: its own features)",
+                 notes, 1)
 
 
 __all__ = ["SIZES", "Budget", "BUDGETS", "Contestant", "Scores", "method_names", "load_contestants",
            "from_contestant", "memoized", "TrueMaskRestorer", "faces_per_second", "evaluate", "timing_faces",
            "summary", "ranking", "leaderboard", "grid_table", "areas", "kind_accuracy", "best_per_kind",
-           "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_occlusion_cells",
+           "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_sets",
            "real_occlusion_table", "occlusion"]
