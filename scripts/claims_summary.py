@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from occface.claims import HOLDS, NOISE, NOT_HOLDS, NOT_MEASURED, ClaimRow, read_claims  # noqa: E402
-from occface.paths import results_root  # noqa: E402
+from occface.claims import HOLDS, NOISE, NOT_HOLDS, NOT_MEASURED, ClaimRow, read_claims
+from occface.paths import results_root
 
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"
 TOPIC_NAMES = {"rla": "RLA", "fsg_gan": "FSG-GAN", "oa_gan": "OA-GAN", "from": "FROM", "id_gan": "ID-GAN"}

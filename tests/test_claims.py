@@ -3,9 +3,18 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
-from occface.claims import (HOLDS, NOISE, NOT_HOLDS, NOT_MEASURED, Claim, Estimate, claim_cells, mean_estimate,
-                            read_claims, write_claims)
+from occface.claims import (
+    HOLDS,
+    NOISE,
+    NOT_HOLDS,
+    NOT_MEASURED,
+    Claim,
+    Estimate,
+    claim_cells,
+    mean_estimate,
+    read_claims,
+    write_claims,
+)
 from occface.results import COLUMNS, Cell, Results
 
 ROOT = Path(__file__).resolve().parents[1]

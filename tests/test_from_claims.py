@@ -3,7 +3,6 @@ claims judged on intervals (a stub experiment stands in for trained models)."""
 
 import numpy as np
 import pytest
-
 from occface.claims import HOLDS, NOISE, NOT_HOLDS, Estimate
 from occface.eval import metrics as M
 from occface.papers.from_.tables import claims, rank1_hits

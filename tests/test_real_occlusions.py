@@ -3,7 +3,6 @@ shared metric, the clustered interval is the shared bootstrap's, the selection k
 
 import numpy as np
 import pytest
-
 from occface.eval import metrics as M
 from occface.eval.real import clustered_eer, select_natural, weighted_eer
 

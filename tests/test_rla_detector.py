@@ -4,7 +4,6 @@ metrics (AUC, IoU, mean-map reference) behave on known cases, and the paper's tr
 import numpy as np
 import pytest
 import torch
-
 from occface.papers.rla import diagnosis as D
 from occface.papers.rla.model import RLA, RLAConfig, mse_loss
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .results import Cell, Results, atomic_write_text
 
@@ -48,7 +48,7 @@ class Estimate:
     paper: float | None = None
 
     @classmethod
-    def from_cell(cls, cell: Cell, name: str | None = None) -> "Estimate":
+    def from_cell(cls, cell: Cell, name: str | None = None) -> Estimate:
         """A table cell as an estimate, named after its column unless ``name`` is given."""
         return cls(name or cell.column, cell.ours, cell.ci_low, cell.ci_high, cell.paper)
 
@@ -68,7 +68,7 @@ def mean_estimate(name: str, estimates: Sequence[Estimate]) -> Estimate:
     have = [e for e in estimates if not _missing(e.value)]
     if not have:
         return Estimate(name, None)
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    mean = lambda xs: sum(xs) / len(xs)
     value = mean([e.value for e in have])
     if any(_missing(e.ci_low) for e in have):
         return Estimate(name, value)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..faces.attributes import attributes_folder, lfw_attributes
 from ..faces.data import TEST_FOLDS, lfw_pairs, list_images
@@ -208,9 +209,9 @@ def clustered_eer(scores: np.ndarray, same: np.ndarray, cluster: np.ndarray, res
 class RealSet:
     """A real-occlusion folder aligned once: faces, person of each, and which occluded photos belong to
     each subset (for LFW's natural set: "sunglasses", "eyeglasses" and "together"; else only "all")."""
-    clean: "torch.Tensor"
+    clean: torch.Tensor
     clean_person: np.ndarray
-    occluded: "torch.Tensor"
+    occluded: torch.Tensor
     occluded_person: np.ndarray
     subsets: dict[str, np.ndarray]
     undetected: int
@@ -247,9 +248,7 @@ def score_real_set(data: RealSet, restore=None, seed: int = 0) -> dict[str, dict
     ``protocols.real_occlusions``, scored once for all subsets, with an interval that respects the pairs'
     dependence on their photo."""
     from .protocols import _batched
-    from .recognizers import dlib_evaluator
-
-    from .recognizers import cached_embeddings
+    from .recognizers import cached_embeddings, dlib_evaluator
 
     evaluator = dlib_evaluator()
     shown = data.occluded if restore is None else _batched(restore, data.occluded).clamp(0, 1)
@@ -268,5 +267,14 @@ def score_real_set(data: RealSet, restore=None, seed: int = 0) -> dict[str, dict
     return out
 
 
-__all__ = ["natural_occlusion_set", "select_natural", "selection_of", "NaturalSelection", "load_real_set",
-           "score_real_set", "clustered_eer", "weighted_eer", "RealSet"]
+__all__ = [
+    "NaturalSelection",
+    "RealSet",
+    "clustered_eer",
+    "load_real_set",
+    "natural_occlusion_set",
+    "score_real_set",
+    "select_natural",
+    "selection_of",
+    "weighted_eer",
+]
