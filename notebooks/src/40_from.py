@@ -53,9 +53,7 @@ print({name: round(h["margin"][-1], 3) for name, h in exp.history.items()})
 # The paper finds the soft mask best and binarization harmless up to t ≈ 0.5.
 
 # %%
-table = exp.table2()
-table.write(res)
-display(table.frame())
+exp.publish("table2", res)
 
 # %% [markdown]
 # Our accuracies sit far below the paper's because our backbone is a few-hundred-step CPU network trained
@@ -66,9 +64,7 @@ display(table.frame())
 # ## Table 3 · Number of blocks K (K0 = Baseline)
 
 # %%
-table = exp.table3()
-table.write(res)
-display(table.frame())
+exp.publish("table3", res)
 
 # %% [markdown]
 # Identification over a few hundred held-out LFW people with a small CPU model is much lower than MF1
@@ -78,9 +74,7 @@ display(table.frame())
 # ## Table 4 · Weight λ of the pattern loss (λ0 = Baseline-MD)
 
 # %%
-table = exp.table4()
-table.write(res)
-display(table.frame())
+exp.publish("table4", res)
 
 # %% [markdown]
 # The paper's λ effect (about 1.5 points on Occ-MF1) is smaller than what our short runs can resolve.
@@ -89,9 +83,7 @@ display(table.frame())
 # ## Table 5 · Baselines vs FROM
 
 # %%
-table = exp.table5()
-table.write(res)
-display(table.frame())
+exp.publish("table5", res)
 
 # %% [markdown]
 # Absolute numbers differ for the data and scale reasons above; what carries over is the ordering on
@@ -101,9 +93,7 @@ display(table.frame())
 # ## Table 6 · Nine occluded areas
 
 # %%
-table = exp.table6()
-table.write(res)
-display(table.frame())
+exp.publish("table6", res)
 
 # %% [markdown]
 # Our areas are the official region boxes with a random occluder stretched over each, probed on a few
@@ -114,9 +104,7 @@ display(table.frame())
 # ## Table 7 · Mask location and dimension: FC vs 2-D vs 3-D
 
 # %%
-table = exp.table7()
-table.write(res)
-display(table.frame())
+exp.publish("table7", res)
 
 # %% [markdown]
 # The paper's gaps between FC, 2D and 3D are below one point, below the resolution of our short runs.
@@ -125,9 +113,7 @@ display(table.frame())
 # ## Table 8 · Pattern regression (Eq. 5) vs classification, TAR at FAR = 1e-3
 
 # %%
-table = exp.table8()
-table.write(res)
-display(table.frame())
+exp.publish("table8", res)
 
 # %% [markdown]
 # TAR at a low FAR needs a strong embedding; ours is weak, so every TAR is far below the paper's.

@@ -171,6 +171,12 @@ class FROMExperiment(FROMModels):
         cells = [Cell(r, c, v, paper.get(r, {}).get(c), unit) for r, cols in rows.items() for c, v in cols.items()]
         return Table(name, cells, title, list(notes))
 
+    def publish(self, name: str, res):
+        """Build table ``name`` (``table2`` .. ``table8``), write it into ``res`` and return its frame to show."""
+        table = getattr(self, name)()
+        table.write(res)
+        return table.frame()
+
     def table2(self) -> Table:
         """Soft masks vs binarized masks at t = 0.30:0.05:0.60 (FROM, K=5, lambda=1) on LFW and Occ-LFW-2.0."""
         rows = {}
