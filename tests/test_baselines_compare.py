@@ -52,3 +52,20 @@ def test_every_registered_baseline_is_in_the_quality_table():
 
     assert "gfc" in compare.BASELINES
     assert all(registry.method(name).name == name for name in compare.BASELINES)
+
+
+def test_the_registry_builds_each_method_once_per_process(monkeypatch):
+    from occface.baselines import registry
+
+    calls = []
+
+    def build(profile):
+        calls.append(profile.name)
+        return lambda images: images
+
+    monkeypatch.setitem(registry.REGISTRY, "counting", registry.Method("counting", "restorer", build, "test"))
+    monkeypatch.setattr(registry, "_BUILT", {})
+    first = registry.restorer("counting", "quick")
+    assert registry.restorer("counting", "quick") is first
+    registry.restorer("counting", "default")
+    assert calls == ["quick", "default"]

@@ -79,13 +79,25 @@ def method(name: str) -> Method:
     return REGISTRY[name]
 
 
+_BUILT: dict[tuple[str, Profile], Restorer | Inpainter] = {}
+
+
+def _built(m: Method, profile: str | Profile) -> Restorer | Inpainter:
+    """``m.build(profile)`` once per process: the benchmark, the widget and a paper's tables ask for the same
+    trained model several times, and loading (IP-RLA: ~25 s on the CPU) should happen once."""
+    key = (m.name, get_profile(profile))
+    if key not in _BUILT:
+        _BUILT[key] = m.build(key[1])
+    return _BUILT[key]
+
+
 def inpainter(name: str, profile: str | Profile) -> Inpainter:
-    """The named mask-requiring method, trained or loaded at ``profile``."""
+    """The named mask-requiring method, trained or loaded at ``profile`` (built once per process)."""
     m = method(name)
     name = m.name
     if m.kind != "inpainter":
         raise ValueError(f"{name!r} is a restorer (it finds the occlusion itself); use restorer({name!r}, ...)")
-    return m.build(get_profile(profile))
+    return _built(m, profile)
 
 
 def restorer(name: str, profile: str | Profile) -> Restorer:
@@ -96,7 +108,7 @@ def restorer(name: str, profile: str | Profile) -> Restorer:
     if m.kind != "restorer":
         raise ValueError(f"{name!r} needs the occlusion mask; use with_mask(inpainter({name!r}, profile), "
                          "predict_mask) to turn it into a restorer")
-    return m.build(get_profile(profile))
+    return _built(m, profile)
 
 
 def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.Tensor],
