@@ -11,9 +11,10 @@ small and large sizes only add the points of the accuracy-against-area curves.
 
 Leaderboard numbers are macro averages over the kinds (every kind weighs the same). The protocols return
 each kind's 95 % bootstrap interval, not its resamples, so a leaderboard interval is the mean of the kinds'
-bounds: the kinds share their View-2 pairs, and for such positively correlated estimates this interval is
-at least about as wide as the pooled bootstrap one would be (conservative). Rank-1 intervals are mean +- s.d.
-over the gallery draws (FSG-GAN Table 3's convention, as ``protocols.identification`` reports).
+bounds. The spread of a mean is at most the mean of the spreads whatever the kinds' correlation (they share
+their View-2 pairs), so this interval is at least about as wide as a bootstrap interval of the mean itself:
+conservative. Rank-1 intervals are mean +- s.d. over the gallery draws (FSG-GAN Table 3's convention, as
+``protocols.identification`` reports).
 
 Who gets what: restorers get the occluded face; inpainters also the true occluder mask (the protocols'
 ``inpaint=``); FROM does not restore, it recognises through the occluder with its own features, so its row
@@ -77,9 +78,10 @@ class Budget:
 
 
 # quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
-# default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method (17 / 83 ms each on one
-# core): ~1 min a method, plus CoopNets' 100 Langevin steps at ~4 faces/s (~13 min) and PM at ~22 faces/s;
-# about 35 min on two shared cores with cached checkpoints.
+# default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method; scoring measured 30-36 s a
+# row (the occluded reference and an identity restorer, one thread on the shared 2-core machine), so ~8 min
+# for 15 rows, plus the methods' own time: CoopNets' 100 Langevin steps at ~4 faces/s (~13 min), PM at ~22
+# faces/s (~2.5 min), the networks well under a minute each; about 30 min with cached checkpoints.
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
                     probes=1, quality_faces=32, speed_faces=32, real_people=40),
@@ -415,8 +417,8 @@ def leaderboard(scores: Sequence[Scores], budget: Budget, profile: str | Profile
         "image of a pair occluded in turn; EER and 10-fold accuracy. Rank-1: one clean gallery image and "
         f"{budget.probes} occluded probe(s) per person, {budget.people} people, 5 gallery draws, dlib. "
         f"PSNR / SSIM on {budget.quality_faces} faces per kind.",
-        "Intervals: the mean over kinds of each kind's 95 % bootstrap bounds (pairs or faces resampled); the kinds "
-        "share their pairs, so this is at least about as wide as a pooled interval. Rank-1: +- s.d. over draws.",
+        "Intervals: the mean over kinds of each kind's 95 % bootstrap bounds (pairs or faces resampled), at least "
+        "about as wide as an interval of the mean itself (conservative). Rank-1: +- s.d. over the gallery draws.",
         "needs mask = 1: an inpainter, given the true occluder mask at test time (an advantage the restorers do "
         "not have). FROM recognises through the occluder with its own features (own-features columns, "
         f"{'x'.join(map(str, from_size(p)))} px input; its rank-1 too); it restores nothing, so it has no "
@@ -624,8 +626,8 @@ def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_
     if not rows:
         return None
     columns = [c for c in REAL_COLUMNS.values() if any(c in r for r in rows.values())]
-    first = columns[0]
-    order = sorted(rows, key=lambda n: (n == "FROM", rows[n].get(first, (np.inf,))[0], n))
+    key = REAL_COLUMNS["together"] if REAL_COLUMNS["together"] in columns else columns[0]  # the most photos
+    order = sorted(rows, key=lambda n: (n == "FROM", rows[n].get(key, (np.inf,))[0], n != "occluded", n))
     cells = []
     for n in order:
         for col in columns:
