@@ -53,11 +53,12 @@ def test_missing_data_stops_before_any_work_naming_the_fix(tmp_path):
     assert proc.returncode == 2 and "has no lfw" in proc.stderr
 
 
-def test_outputs_do_not_make_a_notebook_stale(sandbox):
+def test_outputs_and_narrative_do_not_make_a_notebook_stale(sandbox):
     path = _notebook(sandbox / "notebooks" / "00_a.ipynb", "print(1)")
     before = runner.notebook_source_hash(path)
     nb = nbformat.read(path, as_version=4)
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells.append(nbformat.v4.new_markdown_cell("Why our number differs from the paper's."))
     nbformat.write(nb, path)
     assert runner.notebook_source_hash(path) == before
     nb.cells[1].source = "print(2)"

@@ -176,9 +176,9 @@ def library_fingerprint(notebook: Path) -> str:
 
 
 def notebook_source_hash(notebook: Path) -> str:
-    """Hash of the cells' types and sources only: committed outputs do not make a notebook stale."""
+    """Hash of the code cells' sources only: outputs and narrative (markdown) do not make a notebook stale."""
     cells = json.loads(notebook.read_text())["cells"]
-    text = json.dumps([[c["cell_type"], "".join(c["source"])] for c in cells])
+    text = json.dumps([[c["cell_type"], "".join(c["source"])] for c in cells if c["cell_type"] == "code"])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
