@@ -265,10 +265,13 @@ class Trainer:
                 f"inputs; {where}.")
 
     def fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
-        """Run ``step_fn`` for steps [resume point, steps); reuse a finished checkpoint when present. Holds
-        the checkpoint's lock (``occface.locks.training_lock``): a concurrent run of the same model waits."""
+        """Run ``step_fn`` for steps [resume point, steps); reuse a finished checkpoint when present. A
+        single-process run holds the checkpoint's lock (``occface.locks.training_lock``), so a concurrent run of
+        the same model waits. Data-parallel ranks train together and must not wait on each other: no lock."""
         from .locks import training_lock
 
+        if self.accelerator.num_processes > 1:
+            return self._fit(step_fn)
         with training_lock(self.path, self.desc):
             return self._fit(step_fn)
 
