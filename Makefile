@@ -34,7 +34,7 @@ test: $(VENV)/.installed
 	$(MAKE) unit nbval
 
 unit: $(VENV)/.installed
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --durations=15
 
 # Every notebook in its committed quick state; outputs of cells tagged for checking are compared.
 nbval: $(VENV)/.installed
