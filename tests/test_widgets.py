@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from occface.faces.occlusion import occlude, proximate_patterns  # noqa: E402
+from occface.faces.occlusion import occlude  # noqa: E402
 from occface.faces.patterns import grid_edges  # noqa: E402
 from occface.widgets import (Comparison, LoadedMethod, compare, compare_html, draw, explorer,  # noqa: E402
                              gallery_from, load_method, mask_predictor, move_layer, pattern_overlay,
