@@ -12,14 +12,7 @@ import torch
 SIZE = 16
 
 
-@pytest.fixture(autouse=True)
-def _seeded_one_thread():
-    """One thread: on a shared 2-core machine, tiny convs only lose from more (and the runs stay stable)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("seeded_one_thread")
 
 
 def _batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

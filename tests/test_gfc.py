@@ -16,13 +16,7 @@ from occface.faces.parsing import FaceParser
 SIZE = 32
 
 
-@pytest.fixture(autouse=True)
-def _seeded_one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("seeded_one_thread")
 
 
 def _cfg(**changes) -> gfc.GFCConfig:
