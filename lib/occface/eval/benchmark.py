@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
+from .real import real_sets  # the notebook calls benchmark.real_sets
 from ..faces.occlusion import KINDS
 from ..profiles import Profile, get_profile
 from ..results import Cell
@@ -565,31 +566,6 @@ def key_numbers(scores: Sequence[Scores], digits: int = 1) -> list[str]:
 
 REAL_COLUMNS = {"sunglasses": "LFW sunglasses", "eyeglasses": "LFW eyeglasses", "together": "LFW both",
                 "all": "own folder"}
-
-
-def real_sets(size: int, people: int = 0, seed: int = 0, log: Callable[[str], None] | None = print) -> dict:
-    """The real-occlusion sets, aligned at ``size`` (``occface.eval.real``): LFW's held-out photos with natural
-    sunglasses or eyeglasses (at most ``people`` people, 0 = all) and, when ``OCCFACE_REAL_OCCLUSIONS`` names a
-    folder, the user's own photos; {name: RealSet}."""
-    import os
-
-    from .real import load_real_set, natural_occlusion_set
-
-    sets = {}
-    try:
-        sets["lfw"] = load_real_set(natural_occlusion_set(size, max_people=people, seed=seed), size)
-    except FileNotFoundError as err:  # no attributes folder: a user's folder can still be scored
-        if log:
-            log(f"no LFW natural-occlusion set: {err}")
-    folder = os.environ.get("OCCFACE_REAL_OCCLUSIONS")
-    if folder:
-        if not os.path.isdir(folder):
-            raise ValueError(f"OCCFACE_REAL_OCCLUSIONS={folder} is not a folder; point it at a folder of "
-                             "<person>/clean/ and <person>/occluded/ photos, or unset it")
-        sets["user"] = load_real_set(folder, size)
-    elif log:
-        log("OCCFACE_REAL_OCCLUSIONS is not set: no folder of your own photos to score")
-    return sets
 
 
 def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_mask: Callable | None = None,

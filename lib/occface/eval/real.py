@@ -29,6 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -273,8 +274,31 @@ __all__ = [
     "clustered_eer",
     "load_real_set",
     "natural_occlusion_set",
+    "real_sets",
     "score_real_set",
     "select_natural",
     "selection_of",
     "weighted_eer",
 ]
+
+
+def real_sets(size: int, people: int = 0, seed: int = 0,
+              log: Callable[[str], None] | None = print) -> dict[str, RealSet]:
+    """The real-occlusion sets RLA's Table II and the benchmark score, aligned at ``size``: LFW's held-out photos
+    with natural sunglasses or eyeglasses (at most ``people`` people, 0 = all) under "lfw" and, when
+    ``OCCFACE_REAL_OCCLUSIONS`` names a folder, the user's own photos under "user"."""
+    sets = {}
+    try:
+        sets["lfw"] = load_real_set(natural_occlusion_set(size, max_people=people, seed=seed), size)
+    except FileNotFoundError as err:  # no attributes folder: a user's folder can still be scored
+        if log:
+            log(f"no LFW natural-occlusion set: {err}")
+    folder = os.environ.get("OCCFACE_REAL_OCCLUSIONS")
+    if folder:
+        if not os.path.isdir(folder):
+            raise ValueError(f"OCCFACE_REAL_OCCLUSIONS={folder} is not a folder; point it at a folder of "
+                             "<person>/clean/ and <person>/occluded/ photos, or unset it")
+        sets["user"] = load_real_set(folder, size)
+    elif log:
+        log("OCCFACE_REAL_OCCLUSIONS is not set: no folder of your own photos to score")
+    return sets

@@ -3,7 +3,6 @@ the shared verification protocol; builders return :class:`occface.tables.Table` 
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable
 
@@ -126,24 +125,11 @@ REAL_PER_PROFILE = {"quick": dict(max_people=40), "default": dict(max_people=0),
 
 
 def real_sets(cfg: RLAExperimentConfig) -> dict[str, "object"]:
-    """The real-occlusion folders Table II scores, aligned at RLA's size: LFW's natural set
-    (``occface.eval.real.natural_occlusion_set``, both kinds, split by kind when scored) and, when the
-    ``OCCFACE_REAL_OCCLUSIONS`` environment variable names a folder, the user's own photos."""
-    from ...eval.real import load_real_set, natural_occlusion_set
+    """The real-occlusion folders Table II scores, aligned at RLA's size (``occface.eval.real.real_sets``):
+    LFW's natural set (both kinds, split by kind when scored) and the user's ``OCCFACE_REAL_OCCLUSIONS``."""
+    from ...eval.real import real_sets as aligned_real_sets
 
-    sets = {}
-    try:
-        root = natural_occlusion_set(cfg.model.image_size, seed=cfg.seed, **REAL_PER_PROFILE[cfg.profile])
-        sets["lfw"] = load_real_set(root, cfg.model.image_size)
-    except FileNotFoundError as err:  # no attributes folder: the user's folder can still fill the table
-        print(f"Table II: no LFW natural set ({err})")
-    user = os.environ.get("OCCFACE_REAL_OCCLUSIONS")
-    if user:
-        if not os.path.isdir(user):
-            raise ValueError(f"OCCFACE_REAL_OCCLUSIONS={user} is not a folder; point it at a folder of "
-                             "<person>/clean/ and <person>/occluded/ photos, or unset it")
-        sets["user"] = load_real_set(user, cfg.model.image_size)
-    return sets
+    return aligned_real_sets(cfg.model.image_size, REAL_PER_PROFILE[cfg.profile]["max_people"], cfg.seed)
 
 
 def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict | None = None,
