@@ -23,7 +23,7 @@ profile = "quick"
 # %%
 from occface.faces import parsing
 from occface.notebook import start_notebook
-from occface.papers.id_gan import published, tables, train
+from occface.papers.id_gan import figures, published, tables, train
 from occface.plots import image_grid
 
 nb = start_notebook("id_gan", profile, "LFW deep-funneled (OCCFACE_DATA)")
@@ -118,6 +118,28 @@ table3.frame()
 print("paper, Table III (VGGFace2 row):", dict(zip(published.TABLE3_COLUMNS, published.TABLE3["VGGFace2"])))
 
 # %% [markdown]
+# ## Fig. 6 — accuracy bars
+# The paper draws one recognizer (VGGFace2); we draw every row of the panel, with the 95 % intervals.
+
+# %%
+fig = figures.fig6(table3)
+res.figure("fig6", fig, title="Verification accuracy after inpainting, per recognizer of the panel")
+
+# %% [markdown]
+# ## Fig. 7 — do identities cluster?
+# R's identity features of held-out faces behind the block, as they are (OCC) and inpainted by Our-w/oID and
+# Our-wID; GT is the ceiling. The paper judges "aggregation" by eye; beside each panel we print the silhouette
+# of the identity clusters (in R's space, which the identity loss optimises, and in dlib's, which it never
+# saw), each with a 95 % interval over people.
+
+# %%
+people, per_person = (8, 8) if P.name == "quick" else (37, 10)  # default: every held-out person with >= 20
+silhouette, fig = figures.fig7(P, people, per_person)
+silhouette.write(res)
+res.figure("fig7", fig, title="t-SNE of R's identity features of held-out faces (silhouette beside each panel)")
+silhouette.frame()
+
+# %% [markdown]
 # ## Claims
 # The paper's orderings judged on our 95 % intervals (`occface.claims`): a claim *holds* only when the two
 # intervals do not overlap in the claimed order, *does not hold* when they do not overlap the other way, and
@@ -127,7 +149,7 @@ print("paper, Table III (VGGFace2 row):", dict(zip(published.TABLE3_COLUMNS, pub
 # NBVAL_CHECK_OUTPUT
 from occface.claims import write_claims
 
-claims = tables.claims(table2, table3)
+claims = tables.claims(table2, table3, silhouette)
 write_claims(res, claims, title="ID-GAN's orderings (higher is better)")
 for c in claims:
     print(f"{c.status:14s} {c.text}")

@@ -297,13 +297,15 @@ def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None 
     import matplotlib.pyplot as plt
     import seaborn as sns
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(features.detach().cpu() if isinstance(features, torch.Tensor) else features, dtype=np.float64)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # cosine geometry, as the scores
     lab = np.asarray(labels)
     hue = [names[int(v)] for v in lab] if names is not None else [str(v) for v in lab]
     perplexity = min(perplexity, (len(x) - 1) / 3)
-    xy = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, max_iter=1000).fit_transform(x)
+    with threadpool_limits(1):  # OpenMP threads next to a busy torch process slow Barnes-Hut ~100x
+        xy = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, max_iter=1000).fit_transform(x)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
     else:
