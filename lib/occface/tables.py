@@ -3,7 +3,10 @@ through :class:`occface.results.Results` (no notebook reads a results file back)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .results import Cell, Results
 
@@ -42,3 +45,33 @@ class Table:
     def write(self, results: Results):
         """Publish through ``results`` (CSV + Markdown in the run's staging folder)."""
         return results.table(self.name, self.cells, title=self.title, notes=self.notes, digits=self.digits)
+
+
+def mean_over_seeds(tables: Sequence[Table], seeds: Sequence[int], name: str | None = None) -> Table:
+    """One table of the same cells built with each training seed: each cell is the mean over ``seeds`` with
+    ``mean ± one standard deviation`` (ddof = 1) as its interval, so the Markdown prints ``mean ± sd``. The
+    ± is the seeds' spread, not a confidence interval; a single seed gives no spread."""
+    if len(tables) != len(seeds) or not tables:
+        raise ValueError(f"mean_over_seeds: {len(tables)} tables for seeds {list(seeds)}; give one table per seed")
+    keys = [(c.row, c.column) for c in tables[0].cells]
+    by_key = [{(c.row, c.column): c for c in t.cells} for t in tables]
+    for t, found in zip(tables, by_key):
+        if set(found) != set(keys):
+            raise ValueError(f"mean_over_seeds: table {t.name!r} has other cells than {tables[0].name!r}")
+    cells = []
+    for key in keys:
+        first = by_key[0][key]
+        values = np.array([found[key].ours for found in by_key], dtype=float)
+        if np.isnan(values).any():
+            cells.append(Cell(*key, None, first.paper, first.unit))
+            continue
+        mean = float(values.mean())
+        sd = float(values.std(ddof=1)) if len(values) > 1 else None
+        cells.append(Cell(*key, mean, first.paper, first.unit, None if sd is None else mean - sd,
+                          None if sd is None else mean + sd))
+    spread = ("± = one standard deviation over the seeds (not a confidence interval)" if len(seeds) > 1 else
+              "one seed only at this profile: no spread")
+    notes = [f"mean over training seeds {', '.join(map(str, seeds))} (initialisation, batch order and training "
+             f"occluders; the same test faces for every seed); {spread}", *tables[0].notes]
+    return Table(name or f"{tables[0].name}_seeds", cells, f"{tables[0].title}, mean over {len(seeds)} seeds",
+                 notes, tables[0].digits)

@@ -43,8 +43,8 @@ def fig9(exp: FROMExperiment):
     import matplotlib.pyplot as plt
 
     faces = load_faces("lfw", size=exp.config.input_size, split="test",
-                       min_per_identity=exp.profile.tsne_images, seed=exp.seed)
-    idx, people = faces.pick_people(exp.profile.tsne_people, exp.profile.tsne_images, exp.seed)
+                       min_per_identity=exp.profile.tsne_images, seed=exp.test_seed)
+    idx, people = faces.pick_people(exp.profile.tsne_people, exp.profile.tsne_images, exp.test_seed)
     images = occlude_mixed(faces.images[idx], seed=5000, scales=(2.0,), templates="test").images
     labels = np.searchsorted(people, faces.identity.numpy()[idx])
     names = [faces.names[p].replace("_", " ") for p in people]

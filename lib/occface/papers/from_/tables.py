@@ -10,7 +10,7 @@ Occluders at test time are the project's unseen-template half (``templates="test
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -21,7 +21,8 @@ from ...faces.data import PairFaces, load_faces, load_pair_faces
 from ...faces.occlusion import FROM_REGIONS, KINDS
 from ...faces.pairs import occlude_mixed
 from ...results import Cell
-from ...tables import Table
+from ...profiles import Profile, get_profile
+from ...tables import Table, mean_over_seeds
 from .published import PAPER, THRESHOLDS
 from .train import ALIASES, GROUPS, MAIN, FROMModels
 
@@ -37,22 +38,28 @@ NO_MEGAFACE = ("CASIA-WebFace (training) and MegaFace (MF1 identification) are n
 class FROMExperiment(FROMModels):
     """Every FROM model of a profile (trained once, see :class:`FROMModels`) evaluated on shared test faces.
 
+    ``seed`` seeds training (initialisation, batches, occluders); ``test_seed`` the test faces and bootstraps,
+    fixed by default so that runs with different training seeds are scored on the same faces.
+
     >>> exp = FROMExperiment("quick")
     >>> exp.table5()          # trains Baseline, Baseline-Aug, Baseline-MD, FROM on first use
     """
 
-    def __init__(self, profile: str = "quick", seed: int = 0):
+    def __init__(self, profile: str = "quick", seed: int = 0, test_seed: int = 0):
         super().__init__(profile, seed)
+        self.test_seed = test_seed
         self._cache: dict[tuple, torch.Tensor] = {}
 
     @cached_property
     def pairs(self) -> PairFaces:
-        return load_pair_faces(size=self.config.input_size, max_pairs=self.profile.eval_pairs, seed=self.seed)
+        return load_pair_faces(size=self.config.input_size, max_pairs=self.profile.eval_pairs,
+                               seed=self.test_seed)
 
     @cached_property
     def gallery_probes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Held-out LFW people with >= 2 images: first image (clean) in the gallery, up to 4 more as probes."""
-        faces = load_faces("lfw", size=self.config.input_size, split="test", min_per_identity=2, seed=self.seed)
+        faces = load_faces("lfw", size=self.config.input_size, split="test", min_per_identity=2,
+                           seed=self.test_seed)
         ident = faces.identity.numpy()
         first = np.r_[True, ident[1:] != ident[:-1]] if np.all(np.diff(ident) >= 0) else None
         if first is None:  # not sorted by person: take each person's first occurrence
@@ -68,7 +75,7 @@ class FROMExperiment(FROMModels):
         probes = np.flatnonzero((rank >= 1) & (rank <= 4))
         cap = 2 * self.profile.eval_pairs
         if len(probes) > cap:  # seeded subset keeps the quick profile quick
-            probes = np.sort(np.random.default_rng(self.seed).choice(probes, cap, replace=False))
+            probes = np.sort(np.random.default_rng(self.test_seed).choice(probes, cap, replace=False))
         return (faces.images[gal], faces.identity[gal], faces.images[probes], faces.identity[probes])
 
     # ------------------------------------------------------------------------------------ test sets
@@ -140,7 +147,7 @@ class FROMExperiment(FROMModels):
         decisions at the folds' thresholds); the point is the pooled share of right decisions."""
         sim, same = self._scores(name, condition, threshold)
         correct = M.lfw_accuracy(np.diag(sim), same, self.pairs.fold.numpy()).correct
-        lo, hi = M.mean_interval(correct, seed=self.seed)
+        lo, hi = M.mean_interval(correct, seed=self.test_seed)
         return Estimate(name, 100 * float(correct.mean()), 100 * lo, 100 * hi)
 
     def rank1_hits(self, name: str, condition: str) -> np.ndarray:
@@ -154,7 +161,7 @@ class FROMExperiment(FROMModels):
         """Occ-MF1 Avg (%) of :meth:`identification_row` with its 95 % interval: each probe's hits averaged
         over S = 1.0, 1.5, 2.0, then a seeded bootstrap over probes."""
         hits = np.mean([self.rank1_hits(name, f"Occ-MF1-{s}") for s in ("1.0", "1.5", "2.0")], axis=0)
-        lo, hi = M.mean_interval(hits, seed=self.seed)
+        lo, hi = M.mean_interval(hits, seed=self.test_seed)
         return Estimate(name, 100 * float(hits.mean()), 100 * lo, 100 * hi)
 
     def identification_row(self, name: str) -> dict[str, float]:
@@ -235,6 +242,28 @@ class FROMExperiment(FROMModels):
         faces = self.pairs.second[:n]
         occ = occlude_mixed(faces, seed=6100, templates="test", K=model.config.K, clean=1 / 3)
         return 100 * float((model.predict_patterns(occ.images) == occ.pattern).float().mean())
+
+
+SEED_TABLES = ("table3", "table4", "table7")  # the ablations whose effects are a point or two
+
+
+def seeds_for(profile: str | Profile) -> tuple[int, ...]:
+    """Training seeds of the seed tables: three at ``default`` and ``full`` (the issue's mean ± sd), two at
+    ``quick`` (enough to show a spread in class without tripling its training)."""
+    return (0, 1) if get_profile(profile).name == "quick" else (0, 1, 2)
+
+
+def tables_over_seeds(profile: str | Profile, seeds: Sequence[int], names: Sequence[str] = SEED_TABLES,
+                      first: FROMExperiment | None = None) -> list[Table]:
+    """Each table of ``names`` as mean ± sd over training ``seeds`` (:func:`occface.tables.mean_over_seeds`),
+    every seed scored on the same test faces (``test_seed`` 0); ``first`` reuses an experiment already built
+    for ``seeds[0]``, whose models and embeddings are then not recomputed."""
+    built: dict[str, list[Table]] = {name: [] for name in names}
+    for seed in seeds:
+        exp = first if first is not None and first.seed == seed else FROMExperiment(profile, seed=seed)
+        for name in names:
+            built[name].append(getattr(exp, name)())
+    return [mean_over_seeds(built[name], seeds) for name in names]
 
 
 def rank1_hits(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarray, probe_labels: np.ndarray
