@@ -239,5 +239,16 @@ write_claims(res, claims, title="RLA's orderings (lower EER is better)")
 for c in claims:
     print(f"{c.status:14s} {c.text}: {c.ours.text()} vs {c.other.text()}")
 
+# %% [markdown]
+# ## Try it
+# RLA and IP-RLA on one held-out face, live: pick the face, the occluder kind, its size, position and rotation
+# (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
+# photo of the person). The same widget with every method is in `60_benchmark`.
+
+# %%
+from occface import widgets
+
+widgets.compare(["rla", "ip-rla"], profile=P.name)
+
 # %%
 print(nb.finished())

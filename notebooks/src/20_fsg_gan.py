@@ -134,4 +134,17 @@ for c in claims:
 # %%
 print(f"paper, Set1-LFW: FSG-GAN {published.psnr_01(published.TABLE2['FSG-GAN']['Set1-LFW'][0]):.2f} dB "
       f"on the [0,1] scale vs occluded {published.psnr_01(published.TABLE2['Occluded image']['Set1-LFW'][0]):.2f}")
+
+# %% [markdown]
+# ## Try it
+# FSG-GAN and its official-loss variant on one held-out face, live: pick the face, the occluder kind, its size,
+# position and rotation (its predicted mask sits beside each output; PSNR / SSIM against the clean face and
+# dlib's distance to another photo of the person). The same widget with every method is in `60_benchmark`.
+
+# %%
+from occface import widgets
+
+widgets.compare(["fsg-gan", "fsg-gan-official"], profile=P.name)
+
+# %%
 print(nb.finished())

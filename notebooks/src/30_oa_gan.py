@@ -197,5 +197,16 @@ for c in claims:
 # restores little and feeds the mask-requiring methods the same small hole; every loss term then mainly pulls
 # the output towards the input, which is why dropping one raises PSNR instead of lowering it.
 
+# %% [markdown]
+# ## Try it
+# OA-GAN on one held-out face, live: pick the face, the occluder kind, its size, position and rotation (its
+# predicted mask sits beside the output; PSNR / SSIM against the clean face and dlib's distance to another photo
+# of the person). The same widget with every method is in `60_benchmark`.
+
+# %%
+from occface import widgets
+
+widgets.compare(["oa-gan"], profile=P.name)
+
 # %%
 print(nb.finished())

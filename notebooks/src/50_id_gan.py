@@ -154,5 +154,16 @@ write_claims(res, claims, title="ID-GAN's orderings (higher is better)")
 for c in claims:
     print(f"{c.status:14s} {c.text}")
 
+# %% [markdown]
+# ## Try it
+# the four ID-GAN variants on one held-out face, live: pick the face, the occluder kind, its size, position and
+# rotation (inpainters get the occluder's true mask; PSNR / SSIM against the clean face and dlib's distance to
+# another photo of the person). The same widget with every method is in `60_benchmark`.
+
+# %%
+from occface import widgets
+
+widgets.compare(["id-gan", "id-gan-woid", "id-gan-tri", "id-gan-cent"], profile=P.name)
+
 # %%
 print(nb.finished())
