@@ -69,7 +69,7 @@ exp.publish("table3", res)
 # %% [markdown]
 # Identification over a few hundred held-out LFW people with a small CPU model is much lower than MF1
 # rank-1 of the paper's model; every K variant is fine-tuned exactly as long as FROM (K = 5), and the table
-over training seeds below shows how much of the K ranking one seed can move.
+# over training seeds below shows how much of the K ranking one seed can move.
 
 # %% [markdown]
 # ## Table 4 · Weight λ of the pattern loss (λ0 = Baseline-MD)

@@ -26,7 +26,6 @@ from torch import Tensor
 from ...faces.attributes import attributes_folder, lfw_attributes  # noqa: F401 (moved; re-exported)
 from ...faces.occlusion import KINDS
 from ...faces.pairs import occlude_mixed
-from ...paths import DataNotFoundError, data_root
 from .model import ATTRIBUTES
 
 LFW_NAMES = {"5_o_Clock_Shadow": "5 o' Clock Shadow", "Goatee": "Goatee", "Heavy_Makeup": "Heavy Makeup",
