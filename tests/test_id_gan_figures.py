@@ -48,3 +48,19 @@ def test_fig6_draws_one_bar_per_scored_method_and_recognizer_with_its_interval()
     assert len(ax.patches) == 2 * 3  # PM has no number, Average is not a recognizer
     assert [t.get_text() for t in ax.get_xticklabels()] == ["dlib", "ArcFace"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["GT", "OCC", "Our-wID"]
+
+
+def test_claims_put_every_generative_method_above_pm_and_occ_and_judge_ssim_too():
+    def cell(row, column, v, h=0.5):
+        return Cell(row, column, v, None, "", v - h, v + h)
+
+    t3 = Table("tableIII", [cell("dlib", m, v) for m, v in
+                            (("OCC", 80), ("PM", 81), ("GFC", 90), ("Our-w/oID", 91), ("Our-wID", 92), ("GT", 99))]
+               + [Cell("dlib", "CL", None)], "t")
+    t2 = Table("tableII", [cell(metric, m, v, 0.001) for metric in ("PSNR", "SSIM")
+                           for m, v in (("OCC", 0.1), ("PM", 0.2), ("Our-w/oID", 0.3), ("Our-wID", 0.4))], "t")
+    texts = {c.text: c.status for c in tables.claims(t2, t3)}
+    assert texts["GFC > PM (average accuracy over the panel)"] == "holds"
+    assert texts["Our-w/oID > OCC (average accuracy over the panel)"] == "holds"
+    assert not any(t.startswith(("CL >", "GT >")) for t in texts)  # CL not scored, GT is no method
+    assert texts["Our-wID > PM (Table II SSIM)"] == "holds"
