@@ -30,10 +30,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# unit tests and nbval side by side (about 1.5x faster on 2 cores); a model both need is trained once, the other
-# process waits on its training lock. Each prints its own block when it ends.
 test: $(VENV)/.installed
-	$(MAKE) -j2 --output-sync=target unit nbval
+	$(MAKE) unit nbval
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests -q --durations=15
