@@ -39,7 +39,7 @@ def fig6(table3: Table, row: str | None = None):
         err = np.array([[c.ours - c.ci_low, c.ci_high - c.ours] if c and c.ci_low is not None else [0, 0]
                         for c in cells]).T
         ax.bar(x, y, width, yerr=err, label=method, color=palette(k), capsize=1.5, error_kw=dict(lw=0.6))
-    low = np.nanmin([c.ci_low or c.ours for c in found.values() if c.row in rows])
+    low = np.nanmin([c.ours if c.ci_low is None else c.ci_low for c in found.values() if c.row in rows])
     ax.set_ylim(max(0.0, 5 * np.floor(low / 5) - 5), 100)
     ax.set_xticks(np.arange(len(rows)), [r.split(" (")[0] for r in rows], fontsize=8)
     ax.set_ylabel("verification accuracy (%)")
