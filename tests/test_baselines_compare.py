@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from occface.baselines import compare  # noqa: E402
-from occface.baselines.registry import Trained  # noqa: E402
+from occface.studies import compare  # noqa: E402
+from occface.registry import Trained  # noqa: E402
 
 
 def _methods():
@@ -48,14 +48,14 @@ def test_running_mean_and_axis_choice():
 
 
 def test_every_registered_baseline_is_in_the_quality_table():
-    from occface.baselines import registry
+    from occface import methods as registry
 
     assert "gfc" in compare.BASELINES
     assert all(registry.method(name).name == name for name in compare.BASELINES)
 
 
 def test_the_registry_builds_each_method_once_per_process(monkeypatch):
-    from occface.baselines import registry
+    from occface import methods as registry
 
     calls = []
 

@@ -1,4 +1,4 @@
-"""The benchmark's library pieces (occface.eval.benchmark): rows, columns, order, intervals, the true-mask
+"""The benchmark's library pieces (occface.studies.benchmark): rows, columns, order, intervals, the true-mask
 helper, and one tiny end-to-end run on real held-out faces with a fake identity restorer and a fake
 inpainter that copies the clean face."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from occface.eval import benchmark as B
+from occface.studies import benchmark as B
 
 
 def _ver(acc: float, eer: float, area: float = 0.2, half: float = 0.05) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from occface.baselines import registry
+from occface import methods as registry
 from occface.faces.occlusion import occlude
 
 

@@ -172,7 +172,7 @@ def test_from_at_full_size_trains_its_baseline_and_the_fine_tuned_model_and_embe
 def test_id_gan_at_full_size_trains_a_step_and_inpaints(faces, batch, identity):
     """ID-GAN's inpainter and global / local critics at 128 px with its 48 x 48 block, the full-width face
     parser S and FaceNet as R (identity diversity, Eq. 6; and Our-tri, whose batches carry triplets)."""
-    from occface.faces.parsing import FaceParser, ParserConfig
+    from occface.nn.parsing import FaceParser, ParserConfig
     from occface.papers.id_gan.train import IDGANTrainConfig, train_id_gan
 
     cfg = IDGANTrainConfig.for_profile(FULL, identity=identity)
@@ -187,7 +187,7 @@ def test_id_gan_at_full_size_trains_a_step_and_inpaints(faces, batch, identity):
 
 def test_face_parser_at_full_size_trains_a_step_and_parses(faces):
     """S (ID-GAN's structure loss, GFC's parsing loss) at its full width: one weighted cross-entropy step."""
-    from occface.faces.parsing import CLASSES, FaceParser, ParserConfig, parse, parser_step
+    from occface.nn.parsing import CLASSES, FaceParser, ParserConfig, parse, parser_step
 
     cfg = ParserConfig.for_profile(FULL)
     parser = FaceParser(cfg.width)
@@ -259,7 +259,7 @@ def test_csa_at_full_size(pairs, batch):
 def test_gfc_at_full_size_trains_a_step_of_each_stage(pairs, batch):
     """Stage 1 (L_r), 2 (+ local D) and 3 (+ global D and the parsing loss through a full-width parser)."""
     from occface.baselines.gfc import GFCConfig, train_gfc
-    from occface.faces.parsing import FaceParser, ParserConfig
+    from occface.nn.parsing import FaceParser, ParserConfig
 
     cfg = dataclasses.replace(GFCConfig.for_profile(FULL), batch=2, steps=3, rec_steps=1, local_steps=1)
     assert (cfg.image_size, cfg.width, cfg.fc) == (IMAGE, 32, 4096)

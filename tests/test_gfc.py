@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from occface.baselines import gfc
-from occface.faces.parsing import FaceParser
+from occface.nn.parsing import FaceParser
 
 SIZE = 32
 
@@ -114,7 +114,7 @@ def test_parsing_loss_reaches_the_generator_through_the_frozen_parser():
 
 
 def test_gfc_config_carries_the_official_weights_and_is_registered_as_a_composite_inpainter():
-    from occface.baselines import registry
+    from occface import methods as registry
     from occface.baselines.config import ProfileConfig
 
     full = gfc.GFCConfig.for_profile("full")
@@ -132,7 +132,7 @@ def test_the_deferred_parser_can_train_on_first_use_inside_no_grad(monkeypatch):
     import torch
 
     from occface.baselines import gfc
-    from occface.faces import parsing
+    from occface.nn import parsing
 
     def training_parser(profile, seed):
         layer = torch.nn.Conv2d(3, 2, 1)

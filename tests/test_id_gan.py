@@ -172,7 +172,7 @@ def test_centres_are_identity_means():
 
 
 def test_registrations_keep_known_pixels():
-    from occface.baselines import registry
+    from occface import methods as registry
 
     for name in ("id-gan", "id-gan-woid", "id-gan-tri", "id-gan-cent"):
         m = registry.method(name)

@@ -98,16 +98,3 @@ def test_multi_receptive_field_discriminator_combines_per_level_patch_scores():
     torch.testing.assert_close(d(x), softmax_weighted(levels, 1.0))
     with pytest.raises(ValueError, match="head_channels"):
         MultiReceptiveFieldDiscriminator(blocks, [4, 6])
-
-
-def test_build_makes_networks_by_name_and_lists_valid_names_for_unknown_ones():
-    from occface.nn import build
-    from occface.nn.registry import available, register
-
-    assert isinstance(build("patchgan", in_channels=1, width=4), PatchGAN)
-    assert isinstance(build("dcgan", image_size=16, channels=3, width=4), DCGANDiscriminator)
-    assert {"dcgan", "patchgan", "global_local", "multi_rf"} <= set(available())
-    with pytest.raises(ValueError, match="dcgan.*patchgan"):
-        build("stylegan")
-    register("toy_linear", lambda n=2: nn.Linear(n, 1))
-    assert build("toy_linear", n=3).in_features == 3

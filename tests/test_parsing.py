@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from occface.faces import parsing as P
+from occface.nn import parsing as P
 
 
 def test_fill_polygons_fills_pixel_centres_inside_a_square():

@@ -126,7 +126,7 @@ class _MaskingRestorer:
 def test_mask_predictor_finds_what_a_restorer_exposes():
     predict, source = mask_predictor(_MaskingRestorer().restore)
     assert predict is not None and "predict_mask" in source
-    from occface.baselines.registry import Trained
+    from occface.registry import Trained
     assert mask_predictor(Trained(_MaskingRestorer().restore, {"loss": [1.0]}))[0] is not None
     assert mask_predictor(lambda images: images) == (None, "")
 

@@ -230,7 +230,7 @@ def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor]
     """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
     ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
     A ``registry.Trained`` wrapper (model + training history) is looked through."""
-    from .baselines.registry import Trained
+    from .registry import Trained
 
     while isinstance(fn, Trained):
         fn = fn.model
@@ -249,7 +249,7 @@ _LOADED: dict[tuple[str, str], LoadedMethod] = {}  # one load per process: widge
 
 def load_method(name: str, profile: str) -> LoadedMethod:
     """The registered method ``name`` trained or loaded at ``profile`` (once per process)."""
-    from .baselines.compare import load_methods
+    from .studies.compare import load_methods
     from .profiles import get_profile
 
     key = (name, get_profile(profile).name)
@@ -372,7 +372,7 @@ def compare(methods: Sequence[str] | None = None, profile: str = "quick", faces=
     method's restoration side by side (inpainters get the true mask), predicted masks where a method has
     one, PSNR / SSIM against the clean face and the dlib evaluator's distance to another photo of the person.
 
-    ``methods``: registry names (``occface.baselines.registry.available()``; None = all but "occluded", which
+    ``methods``: registry names (``occface.methods.available()``; None = all but "occluded", which
     is the input column). Models are trained or loaded at ``profile`` once per process. ``faces``: a
     :class:`Gallery` or a ``Faces`` with two photos of some people; default 8 held-out LFW people at the
     profile's image size. ``K``: FROM's grid for the pattern column. The returned VBox carries
@@ -380,7 +380,7 @@ def compare(methods: Sequence[str] | None = None, profile: str = "quick", faces=
     """
     import ipywidgets as w
 
-    from .baselines import registry
+    from . import methods as registry
     from .profiles import get_profile
 
     p = get_profile(profile)

@@ -12,7 +12,7 @@
 # FSG-GAN compares itself with CycleGAN and DeepFill, OA-GAN with GFC, GnIpt, PConv and CSA, ID-GAN with
 # PM, GFC, CL and CA. DeepFill, GnIpt and CA are one method (all three papers cite Yu et al., CVPR 2018),
 # trained once here and called by any of its names. Every method is built once, behind one contract
-# (`occface.baselines.registry`): `restorer(name, profile)` or `inpainter(name, profile)` trains it on the LFW
+# (`occface.methods`): `restorer(name, profile)` or `inpainter(name, profile)` trains it on the LFW
 # training people with the training half of the occluder templates (or reloads its checkpoint), and every
 # paper's notebook calls it by name.
 #
@@ -28,7 +28,7 @@
 #
 # Where a method needs ImageNet VGG-16 (PConv's and CSA's perceptual terms) we use FaceNet's blocks instead:
 # no ImageNet weights can be had offline. GFC's parsing loss uses our frozen face parser, trained on
-# landmark-polygon labels of LFW training faces (`occface.faces.parsing`), in place of GFC's Helen-trained one.
+# landmark-polygon labels of LFW training faces (`occface.nn.parsing`), in place of GFC's Helen-trained one.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -36,7 +36,7 @@ profile = "quick"
 # %%
 import matplotlib.pyplot as plt
 
-from occface.baselines import compare
+from occface.studies import compare
 from occface.faces.data import load_faces
 from occface.notebook import start_notebook
 from occface.plots import image_grid

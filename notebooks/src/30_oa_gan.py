@@ -126,7 +126,7 @@ if fig12 is not None:
 # ## Table III — PSNR / SSIM against mask-requiring methods
 # GFC, GnIpt (DeepFill v1), PConv and CSA need a mask: they get OA-GAN's predicted mask, binarised (Fig. 10);
 # OA-GAN finds its own. The rows "(true mask)" give the same methods the true mask: what predicting it costs.
-# A method not registered in `occface.baselines.registry` reads "not available" in the notes.
+# A method not registered in `occface.methods` reads "not available" in the notes.
 
 # %%
 table3 = tables.table3(cfg, trained, test)

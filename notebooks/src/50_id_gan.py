@@ -9,7 +9,7 @@
 # asks it to be at least as near its identity centre (Eq. 5) as the ground truth is.
 #
 # No official code exists: `occface.papers.id_gan.model` is the first public ID-GAN and states, beside the
-# code, every choice the paper leaves open. The parser lives in `occface.faces.parsing`, the training in
+# code, every choice the paper leaves open. The parser lives in `occface.nn.parsing`, the training in
 # `occface.papers.id_gan.train`, the tables in `occface.papers.id_gan.tables`.
 #
 # What differs from the paper, on purpose: we train on LFW's training identities (no CelebA) and test on the
@@ -21,7 +21,7 @@
 profile = "quick"
 
 # %%
-from occface.faces import parsing
+from occface.nn import parsing
 from occface.notebook import start_notebook
 from occface.papers.id_gan import figures, published, tables, train
 from occface.plots import image_grid
@@ -86,7 +86,7 @@ res.figure("fig4", fig, title="GT, occluded (OCC), PM, Our-w/oID and Our-wID on 
 
 # %% [markdown]
 # ## Table II — PSNR / SSIM
-# GFC, CL and CA join when the baselines are registered (`occface.baselines.registry`; "not available" in the
+# GFC, CL and CA join when the baselines are registered (`occface.methods`; "not available" in the
 # notes otherwise); at `quick` CL and CA are left out for time.
 
 # %%

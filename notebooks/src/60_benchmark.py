@@ -22,7 +22,7 @@
 # comparison methods of 03_baselines), FROM as the alternative that recognises *through* the occluder, and two
 # reference rows: the clean face and the occluded face left as it is. The inpainters (ID-GAN, PM, DeepFill,
 # PConv, CSA, CoopNets) are given the true occluder mask; the restorers must find the occluder themselves.
-# The library side is `occface.eval.benchmark`; this notebook only narrates and calls it.
+# The library side is `occface.studies.benchmark`; this notebook only narrates and calls it.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 import occface.notebook
-from occface.eval import benchmark
+from occface.studies import benchmark
 from occface.pretrained.facenet import load_facenet
 
 DATASET = "LFW deep-funneled, View-2 folds 6-10 (held out) + unseen occluder templates (OCCFACE_DATA)"
@@ -48,7 +48,7 @@ print(BUDGET)
 
 # %% [markdown]
 # ## The contestants, trained or loaded
-# Every method comes from the registry by name (`occface.baselines.registry`), trained at this profile on the
+# Every method comes from the registry by name (`occface.methods`), trained at this profile on the
 # LFW training people or reloaded from its checkpoint; a method registered later (GFC) joins automatically.
 # The papers' ablation variants (FSG-GAN with the official losses, ID-GAN without its identity loss, ...) stay
 # in their own notebooks.

@@ -1,7 +1,7 @@
 """# CL / CoopNets: cooperative learning of a descriptor and a generator via MCMC teaching
 
 Xie, Lu, Gao, Wu, *Cooperative Learning of Energy-Based Model and Latent Variable Model via MCMC Teaching*,
-AAAI 2018 (ID-GAN's "CL", its ref. [21]; registered as ``coopnets``, ``ALIASES`` maps "cl" to it). Facts the
+AAAI 2018 (ID-GAN's "CL", its ref. [21]; registered as ``coopnets``, its alias maps "cl" to it). Facts the
 paper leaves out come from the official TF code (jianwen-xie/CoopNets ``model/model.py``;
 official-code-notes.md Sec. 4). The file reads like Sec. 2-3:
 
@@ -36,9 +36,7 @@ from ..faces.pairs import step_generator
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite
-from .registry import Trained, register
-
-ALIASES = {"cl": "coopnets", "coopnets": "coopnets"}  # ID-GAN's name for it
+from ..registry import Trained, register
 
 
 # ## Configuration
@@ -206,7 +204,8 @@ def train_coopnets(cfg: CoopNetsConfig, clean: Tensor | None = None) -> Trained:
     return Trained(CoopNets(des.cpu().eval(), gen.cpu().eval(), cfg), history)
 
 
-@register("coopnets", "inpainter", "Xie et al., AAAI 2018 (CoopNets; ID-GAN's CL)", keeps_known=True)
+@register("coopnets", "inpainter", "Xie et al., AAAI 2018 (CoopNets; ID-GAN's CL)", keeps_known=True,
+          aliases=("cl",))  # ID-GAN's name for it
 def _coopnets(profile: Profile):
     cfg = CoopNetsConfig.for_profile(profile)
     trained = train_coopnets(cfg)

@@ -43,7 +43,7 @@ from ..nn.gan import GANSteps
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite, face_pairs
-from .registry import Trained, register
+from ..registry import Trained, register
 
 MEAN_COLOUR = (123 / 255, 104 / 255, 117 / 255)  # the official hole fill (ImageNet's mean, RGB)
 CONSISTENCY_LEVEL, FEATURE_D_LEVEL = 2, 0        # FaceNet levels standing in for relu4_3 and relu3_3

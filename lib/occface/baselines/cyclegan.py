@@ -36,7 +36,7 @@ from ..nn.gan import GANSteps
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import face_pairs
-from .registry import Trained, register
+from ..registry import Trained, register
 
 
 # ## Configuration

@@ -2,8 +2,8 @@
 
 Yu, Lin, Yang, Shen, Lu, Huang, *Generative Image Inpainting with Contextual Attention*, CVPR 2018.
 One method under three names: FSG-GAN's "DeepFill" (its ref. [49]), OA-GAN's "GnIpt" (ref. [5]) and ID-GAN's
-"CA" (ref. [22]) all cite this same CVPR 2018 paper, so it is registered once, as ``deepfill``; ``ALIASES``
-maps the papers' names to it. Facts the paper leaves out come from the official TF code (v1.0.0,
+"CA" (ref. [22]) all cite this same CVPR 2018 paper, so it is registered once, as ``deepfill``; its aliases
+map the papers' names to it. Facts the paper leaves out come from the official TF code (v1.0.0,
 ``inpaint_model.py``; /work/shared/papers/official-code-notes.md, Sec. 4). The file reads like Sec. 3-4:
 
 1. the coarse network (Sec. 3.1): a dilated encoder-decoder on [x, 1, M];
@@ -33,9 +33,7 @@ from ..nn.gan import GANSteps
 from ..nn.losses import spatial_discount
 from ..profiles import Profile
 from .config import ProfileConfig
-from .registry import Trained, register
-
-ALIASES = {"ca": "deepfill", "gnipt": "deepfill", "deepfill": "deepfill"}
+from ..registry import Trained, register
 
 
 # ## Shared by the inpainting baselines: training pairs and the inpainter wrapper
@@ -287,7 +285,7 @@ def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> Tr
 
 
 @register("deepfill", "inpainter", "Yu et al., CVPR 2018 (DeepFill v1 = FSG-GAN's DeepFill, OA-GAN's GnIpt, "
-          "ID-GAN's CA)", keeps_known=True)
+          "ID-GAN's CA)", keeps_known=True, aliases=("ca", "gnipt"))
 def _deepfill(profile: Profile):
     cfg = DeepFillConfig.for_profile(profile)
     trained = train_deepfill(cfg)

@@ -20,7 +20,7 @@ Scale: as in GFC's Matlab losses, every term is a per-image *sum* (over pixels) 
 and at 128 px: below it, the pixel sums (L_r, L_p) are multiplied by (128 / size)^2, i.e. counted in 128 px
 pixels, so each term weighs what it weighs in GFC at every profile (at 32 px L_a would otherwise count 16x).
 
-Deviations. (a) The parser is ``occface.faces.parsing.frozen_parser`` (a small U-Net trained on landmark-polygon
+Deviations. (a) The parser is ``occface.nn.parsing.frozen_parser`` (a small U-Net trained on landmark-polygon
 labels of LFW training faces, 10 classes), in place of GFC's Helen-trained 11-class parser, which cannot be had
 here. (b) The generator also gets the hole mask as a fourth input channel (official: 3 channels, the noise marks
 the hole): our holes are occluder-shaped, not GFC's square. (c) The local D sees the hole's bounding box resized
@@ -50,7 +50,7 @@ from ..nn.gan import GANSteps
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite, face_pairs, hole_boxes
-from .registry import Trained, register
+from ..registry import Trained, register
 
 VERSION = "gfc-v2"  # part of the checkpoint key: bump when the model or its losses change
 
@@ -287,7 +287,7 @@ class DeferredParser:
 
     def __call__(self, images: Tensor) -> Tensor:
         if self.model is None:
-            from ..faces.parsing import frozen_parser
+            from ..nn.parsing import frozen_parser
 
             with torch.enable_grad():  # the first call sits in parsing_loss's no_grad; the parser may still train
                 self.model = frozen_parser(self.profile, self.seed).eval().requires_grad_(False).to(self.device)
@@ -296,7 +296,7 @@ class DeferredParser:
 
 def train_gfc(cfg: GFCConfig, parser: nn.Module | None = None, data: TrainingPairs | None = None) -> Trained:
     """Train (or load) GFC at ``cfg``: the generator in eval mode and the loss history. ``parser`` defaults to
-    ``occface.faces.parsing.frozen_parser(cfg.profile)``, loaded only if training reaches stage 3."""
+    ``occface.nn.parsing.frozen_parser(cfg.profile)``, loaded only if training reaches stage 3."""
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 

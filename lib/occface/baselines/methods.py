@@ -4,7 +4,7 @@ registry trains and loads nothing); each paper registers itself in ``papers/<pap
 from __future__ import annotations
 
 from ..profiles import Profile
-from .registry import register
+from ..registry import register
 
 
 @register("occluded", "restorer", "no de-occlusion (the occluded face itself)")

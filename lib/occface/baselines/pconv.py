@@ -35,7 +35,7 @@ from ..nn.losses import PerceptualStyle, masked_l1, total_variation
 from ..profiles import Profile
 from .config import ProfileConfig
 from .deepfill import composite, face_pairs
-from .registry import Trained, register
+from ..registry import Trained, register
 
 
 # ## Configuration

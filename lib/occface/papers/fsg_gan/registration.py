@@ -3,7 +3,7 @@ deferred, so listing the registry trains and loads nothing)."""
 
 from __future__ import annotations
 
-from ...baselines.registry import register
+from ...registry import register
 from ...profiles import Profile
 
 

@@ -24,7 +24,7 @@ from .train import FSGConfig, LazyPairs, TrainedFSG, occlude_fsg, train_fsg_gan
 # a method of the tables: (occluded images, occluder mask) -> restored images, all [0,1]; restorers ignore
 # the mask, DeepFill gets the true one (the paper: "it needs the binary mask ... during testing")
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-COMPARED = {"Cycle-GAN": ("cyclegan", "cycle-gan"), "DeepFill": ("deepfill",), "OA-GAN": ("oa-gan",)}
+COMPARED = {"Cycle-GAN": "cyclegan", "DeepFill": "deepfill", "OA-GAN": "oa-gan"}  # Table 2 row -> registry
 VARIANTS = {"HDC + multi-RFs Dis.": {}, "w/o HDC": {"hdc": False}, "Regular Dis.": {"disc": "regular"},
             "Official losses (beyond the paper)": {"official_losses": True}}
 
@@ -74,19 +74,17 @@ def as_method(restore: Callable[[torch.Tensor], torch.Tensor]) -> Method:
     return lambda images, mask: restore(images)
 
 
-def compared_methods(profile: str) -> tuple[dict[str, Method | None], list[str]]:
-    """Cycle-GAN, DeepFill and OA-GAN from the registry where registered (None otherwise), and notes."""
-    from ...baselines import registry
+def compared_methods(profile: str) -> tuple[dict[str, Method], list[str]]:
+    """Cycle-GAN, DeepFill and OA-GAN from the registry (their modules imported here, so the link reads in
+    the code), and notes."""
+    from ... import registry
+    from ...baselines import cyclegan, deepfill  # noqa: F401  (registers "cyclegan", "deepfill")
+    from ..oa_gan import registration  # noqa: F401  (registers "oa-gan")
 
-    out: dict[str, Method | None] = {}
+    out: dict[str, Method] = {}
     notes = []
-    names = registry.available()
-    for row, candidates in COMPARED.items():
-        name = next((c for c in candidates if c in names), None)
-        if name is None:
-            out[row] = None
-            notes.append(f"{row}: not registered in occface.baselines yet; its cells are empty.")
-        elif registry.method(name).kind == "inpainter":
+    for row, name in COMPARED.items():
+        if registry.method(name).kind == "inpainter":
             out[row] = registry.inpainter(name, profile)
             notes.append(f"{row} ({name}) is given the true occluder mask, as the paper gave DeepFill.")
         else:

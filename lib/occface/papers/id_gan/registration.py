@@ -1,9 +1,9 @@
-"""ID-GAN and its Sec. IV ablations in the method registry (``baselines/registry.py``): inpainters that keep
+"""ID-GAN and its Sec. IV ablations in the method registry (``occface/registry.py``): inpainters that keep
 the known pixels (the output is the input outside the hole). Imports are deferred: listing trains nothing."""
 
 from __future__ import annotations
 
-from ...baselines.registry import register
+from ...registry import register
 from ...profiles import Profile
 
 

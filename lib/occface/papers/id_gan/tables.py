@@ -19,7 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...baselines import registry
+from ... import registry
+from ...baselines import coopnets, deepfill, gfc, methods  # noqa: F401  (register PM, GFC, CL, CA)
+from . import registration  # noqa: F401  (registers the Our-* variants)
 from ...nn.identity import substitute_note
 from ...profiles import Profile, get_profile
 from ...results import Cell
@@ -56,21 +58,17 @@ def _block_side(profile: Profile) -> int:
 
 
 def restorer(column: str, profile: Profile) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """A registered method as a restorer fed the block's mask; None for OCC / GT or a method not registered."""
-    name = published.REGISTRY_NAMES.get(column)
-    if name is None or name not in registry.available():
+    """A registered method as a restorer fed the block's mask; None for OCC / GT (no method)."""
+    name = published.REGISTRY_NAMES[column]
+    if name is None:
         return None
     side = _block_side(profile)
     return registry.with_mask(registry.inpainter(name, profile), lambda x: white_block_mask(x, side))
 
 
-def _notes(profile: Profile, missing: Sequence[str]) -> list[str]:
+def _notes(profile: Profile) -> list[str]:
     m = _block_side(profile)
-    notes = [NOTE_DATA.format(m=m, s=profile.image_size), substitute_note("VGGFace (the paper's recognizer R)")]
-    if missing:
-        notes.append(f"not available (not registered in occface.baselines.registry; cells read —): "
-                     f"{', '.join(missing)}")
-    return notes
+    return [NOTE_DATA.format(m=m, s=profile.image_size), substitute_note("VGGFace (the paper's recognizer R)")]
 
 
 def table2(profile: str | Profile, methods: Sequence[str] = TABLE2_METHODS, max_images: int | None = None,
@@ -80,22 +78,18 @@ def table2(profile: str | Profile, methods: Sequence[str] = TABLE2_METHODS, max_
     from ...eval.protocols import image_quality
 
     p = get_profile(profile)
-    cells, missing = [], []
+    cells = []
     for column in methods:
         k = published.TABLE2_COLUMNS.index(column)
-        fn = None if column == "OCC" else restorer(column, p)
-        if column != "OCC" and fn is None:
-            missing.append(column)
-            ours = {}
-        else:
-            q = image_quality(fn, p, occlusion=OCCLUSION, seed=seed, max_images=max_images)
-            key = "_occluded" if fn is None else ""
-            ours = {m: (q[f"{m.lower()}{key}"], *q[f"{m.lower()}{key}_ci"]) for m in ("PSNR", "SSIM")}
+        fn = restorer(column, p)
+        q = image_quality(fn, p, occlusion=OCCLUSION, seed=seed, max_images=max_images)
+        key = "_occluded" if fn is None else ""
+        ours = {m: (q[f"{m.lower()}{key}"], *q[f"{m.lower()}{key}_ci"]) for m in ("PSNR", "SSIM")}
         for metric, unit in (("PSNR", "dB"), ("SSIM", "")):
-            value, low, high = ours.get(metric, (None, None, None))
+            value, low, high = ours[metric]
             cells.append(Cell(metric, column, value, published.TABLE2[metric][k], unit, low, high))
     return Table("tableII", cells, "Table II: quantitative performance on inpainting results (PSNR / SSIM)",
-                 _notes(p, missing) + ["95 % bootstrap intervals over the faces"], digits=4)
+                 _notes(p) + ["95 % bootstrap intervals over the faces"], digits=4)
 
 
 def row_label(row: str) -> str:
@@ -155,28 +149,21 @@ def table3(profile: str | Profile, methods: Sequence[str] = TABLE3_METHODS, max_
     p = get_profile(profile)
     recognizers = panel(p, rows, seed)
     embedders = {row: _memo(embed) if embed is not None else None for row, (embed, _) in recognizers.items()}
-    cells, missing, ours = [], [], {}
+    cells, ours = [], {}
     for column in methods:
         k = published.TABLE3_COLUMNS.index(column)
-        fn = None if column in ("OCC", "GT") else restorer(column, p)
-        if column not in ("OCC", "GT") and fn is None:
-            missing.append(column)
+        fn = restorer(column, p)
         fn = _memo(fn) if fn is not None else None
         for row, embed in embedders.items():
             paper = published.TABLE3[PAPER_ROW[row]][k] if row in PAPER_ROW else None
-            if column in ("OCC", "GT") or fn is not None:
-                r = verification(p, occlusion=None if column == "GT" else OCCLUSION, restore=fn, embed=embed,
-                                 seed=seed, max_pairs=max_pairs)
-                low, high = r["accuracy_ci"]
-                ours.setdefault(column, []).append(100 * r["accuracy"])
-                cells.append(Cell(row_label(row), column, 100 * r["accuracy"], paper, ci_low=100 * low,
-                                  ci_high=100 * high))
-            else:
-                cells.append(Cell(row_label(row), column, None, paper))
-        average = ours.get(column)
-        cells.append(Cell("Average", column, float(np.mean(average)) if average else None,
-                          published.TABLE3["Average"][k]))
-    notes = _notes(p, missing) + [f"{row_label(row)}: {how}" for row, (_, how) in recognizers.items()] + [
+            r = verification(p, occlusion=None if column == "GT" else OCCLUSION, restore=fn, embed=embed,
+                             seed=seed, max_pairs=max_pairs)
+            low, high = r["accuracy_ci"]
+            ours.setdefault(column, []).append(100 * r["accuracy"])
+            cells.append(Cell(row_label(row), column, 100 * r["accuracy"], paper, ci_low=100 * low,
+                              ci_high=100 * high))
+        cells.append(Cell("Average", column, float(np.mean(ours[column])), published.TABLE3["Average"][k]))
+    notes = _notes(p) + [f"{row_label(row)}: {how}" for row, (_, how) in recognizers.items()] + [
         f"* {R_ROW} is R inside ID-GAN's training (the paper's VGGFace row plays that part): not an independent "
         "judge of Our-wID / Our-tri / Our-cent",
         "paper values in parentheses beside the row with the same loss (CenterLoss, SphereFace, ArcFace) or role "

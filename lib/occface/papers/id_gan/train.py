@@ -175,9 +175,9 @@ def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
                  features: torch.nn.Module | None = None, parser: torch.nn.Module | None = None,
                  faces: Faces | None = None) -> TrainedIDGAN:
     """Alternate one step of I on Eq. 7 (D_g, D_l frozen) and one of {D_g, D_l} on Eq. 4 (the paper gives no
-    ratio; GFC alternates 1:1). S is the frozen parser of ``occface.faces.parsing``; R is frozen. Tests pass
+    ratio; GFC alternates 1:1). S is the frozen parser of ``occface.nn.parsing``; R is frozen. Tests pass
     stand-ins for R (``identity``, ``features``), S (``parser``) and the training ``faces``."""
-    from ...faces.parsing import frozen_parser
+    from ...nn.parsing import frozen_parser
 
     seed_everything(cfg.seed)
     model = IDGAN(cfg.model)  # first: loading S or R may draw from the global RNG (e.g. a network's init)
@@ -222,7 +222,7 @@ def gradient_balance(cfg: IDGANTrainConfig, trained: IDGAN, step: int = 0, ident
     """Norm of each weighted term of Eq. 7's gradient w.r.t. I's parameters on one training batch: how hard each
     player pulls on the generator with the paper's lambdas (and R's scale, ``embedding_scale``). Tests pass
     stand-ins for R (``identity``, ``features``), S (``parser``) and the training ``faces``."""
-    from ...faces.parsing import frozen_parser
+    from ...nn.parsing import frozen_parser
 
     faces = faces if faces is not None else training_faces(cfg)
     parser = parser if parser is not None else frozen_parser(cfg.profile, cfg.seed)

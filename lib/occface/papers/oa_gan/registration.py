@@ -3,7 +3,7 @@ at the profile (imports deferred so that listing the registry trains and loads n
 
 from __future__ import annotations
 
-from ...baselines.registry import register
+from ...registry import register
 from ...profiles import Profile
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...baselines.registry import register
+from ...registry import register
 from ...profiles import Profile
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol
 
 import torch
 
-from ..profiles import Profile, get_profile
+from .profiles import Profile, get_profile
 
 Restorer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -54,28 +54,33 @@ REGISTRY: dict[str, Method] = {}
 ALIASES: dict[str, str] = {}  # other papers' names of a registered method (e.g. "ca", "gnipt" -> "deepfill")
 
 
-def register(name: str, kind: str, paper: str, keeps_known: bool = False):
-    """Decorator registering ``build(profile)`` under ``name``."""
+def register(name: str, kind: str, paper: str, keeps_known: bool = False, aliases: tuple[str, ...] = ()):
+    """Decorator registering ``build(profile)`` under ``name`` (and under each of ``aliases``: other papers'
+    names of the same method)."""
     if kind not in ("restorer", "inpainter"):
         raise ValueError(f"kind must be 'restorer' or 'inpainter', got {kind!r}")
 
     def wrap(build: Callable[[Profile], Restorer | Inpainter]):
+        if name in REGISTRY and REGISTRY[name].build is not build:
+            raise ValueError(f"method {name!r} is registered twice ({REGISTRY[name].build.__module__} and "
+                             f"{build.__module__}); give one of them another name")
         REGISTRY[name] = Method(name, kind, build, paper, keeps_known)
+        ALIASES.update({alias: name for alias in aliases})
         return build
     return wrap
 
 
 def available() -> list[str]:
-    _load_all()
+    """The methods registered so far (``occface.methods`` imports every registering module)."""
     return sorted(REGISTRY)
 
 
 def method(name: str) -> Method:
     """A registered method by its name or one of its aliases."""
-    _load_all()
     name = ALIASES.get(name, name)
     if name not in REGISTRY:
-        raise ValueError(f"unknown method {name!r}; registered methods are: {', '.join(sorted(REGISTRY))}")
+        raise ValueError(f"unknown method {name!r}; registered methods are: {', '.join(sorted(REGISTRY))} "
+                         "(import occface.methods to register every method of the project)")
     return REGISTRY[name]
 
 
@@ -117,25 +122,3 @@ def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.T
     def restore(images: torch.Tensor) -> torch.Tensor:
         return inpaint(images, (predict_mask(images) > threshold).float())
     return restore
-
-
-# modules whose import registers methods: the baselines' own files and each paper's ``registration``
-MODULES = ("occface.baselines.methods", "occface.baselines.gfc", "occface.baselines.deepfill",
-           "occface.baselines.pconv", "occface.baselines.csa", "occface.baselines.coopnets",
-           "occface.baselines.cyclegan", "occface.papers.rla.registration", "occface.papers.fsg_gan.registration",
-           "occface.papers.oa_gan.registration", "occface.papers.id_gan.registration")
-
-
-def _load_all() -> None:
-    """Import every method module once so their ``@register`` lines run (a module not written yet is
-    skipped; an error inside one that exists is raised)."""
-    import importlib
-    import importlib.util
-
-    for name in MODULES:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:  # its package does not exist yet
-            found = False
-        if found:
-            ALIASES.update(getattr(importlib.import_module(name), "ALIASES", {}))

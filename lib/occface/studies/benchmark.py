@@ -31,12 +31,12 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from .real import real_sets  # the notebook calls benchmark.real_sets
+from ..eval.real import real_sets  # the notebook calls benchmark.real_sets
 from ..faces.occlusion import KINDS
 from ..profiles import Profile, get_profile
 from ..results import Cell
 from ..tables import Table
-from . import protocols
+from ..eval import protocols
 
 SIZES: dict[str, float] = {"small": 0.75, "medium": 1.0, "large": 1.25}  # semantic scale of the kind's size
 LEADERBOARD_SIZE = "medium"
@@ -131,7 +131,7 @@ def method_names(include_variants: bool = False) -> list[str]:
     is picked up), without the "occluded" pass-through (a reference row here) and, unless asked, without a
     paper's ablation variants: a name that extends another registered name ("fsg-gan-official",
     "id-gan-woid") is that method's variant."""
-    from ..baselines import registry
+    from .. import methods as registry
 
     names = [n for n in registry.available() if n != "occluded"]
     if include_variants:
@@ -143,7 +143,7 @@ def load_contestants(profile: str | Profile, names: Sequence[str] | None = None,
                      log: Callable[[str], None] | None = print) -> list[Contestant]:
     """The reference rows, every method of ``names`` (default :func:`method_names`) trained or loaded at
     ``profile`` through the registry, and FROM (``occface.papers.from_``), each timed."""
-    from ..baselines import registry
+    from .. import methods as registry
 
     p = get_profile(profile)
     out = [Contestant("clean", "reference", paper="reference: no occluder"),
@@ -576,9 +576,9 @@ def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_
     ``predict_mask``'s binarised mask (OA-GAN's, as OA-GAN's Table III does), or are left out without one.
     FROM scores with its own features (the aligned photos resampled to its input) through
     ``protocols.real_occlusions``, on all photos together. None when ``sets`` is empty."""
-    from ..baselines.registry import with_mask
-    from .real import score_real_set
-    from .recognizers import resize_aligned
+    from ..registry import with_mask
+    from ..eval.real import score_real_set
+    from ..eval.recognizers import resize_aligned
 
     rows: dict[str, dict[str, tuple]] = {}
     for label, data in sets.items():

@@ -15,7 +15,7 @@ from ..faces.occlusion import occlude
 from ..profiles import Profile, get_profile
 from ..results import Cell
 from ..tables import Table
-from . import registry
+from .. import methods as registry
 
 BASELINES = ("pm", "gfc", "deepfill", "pconv", "csa", "coopnets", "cyclegan")
 OCCLUSION = dict(kind="sunglasses", templates="test")  # unseen templates, where the method must invent eyes
@@ -62,7 +62,7 @@ def quality_table(methods: dict, profile: str | Profile, seconds: dict[str, floa
              "Inpainters (PM, GFC, DeepFill, PConv, CSA, CoopNets) receive the true occluder mask; CycleGAN finds "
              "it itself. Perceptual/style terms use FaceNet in place of ImageNet VGG-16 where a method has them.",
              "GFC's semantic-parsing loss uses our frozen parser trained on landmark-polygon labels of LFW training "
-             "faces (occface.faces.parsing) in place of GFC's Helen-trained parser.",
+             "faces (occface.nn.parsing) in place of GFC's Helen-trained parser.",
              "Training time is the first run's wall time on this machine; a reused checkpoint only loads."]
     return Table("quality", cells, "Comparison methods on the same held-out faces: PSNR, SSIM, dlib accuracy",
                  notes, digits=3)

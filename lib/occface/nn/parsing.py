@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn.blocks import conv_norm_act
+from .blocks import conv_norm_act
 from ..paths import cache_dir
 from ..profiles import Profile, get_profile
-from .align import model_path, template
+from ..faces.align import model_path, template
 
 CLASSES = ("background", "skin", "left_brow", "right_brow", "left_eye", "right_eye", "nose", "upper_lip",
            "lower_lip", "inner_mouth")  # "left" = the image's left, as occface.faces.align
@@ -197,7 +197,7 @@ class TrainedParser:
 
 def labelled_faces(cfg: ParserConfig, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """(faces, labels) of LFW ``split`` at the config's size: "train" for training, "test" held out."""
-    from .data import load_faces
+    from ..faces.data import load_faces
 
     cap = cfg.max_train_images if split == "train" else cfg.heldout_images
     faces = load_faces("lfw", size=cfg.image_size, split=split, max_images=cap, seed=cfg.seed)
