@@ -68,17 +68,52 @@ def test_softmax_weighting_of_the_heads_goes_from_mean_to_max():
     disc.eval()
     x = torch.rand(5, 3, 16, 16) * 2 - 1
     with torch.no_grad():
-        d = disc.level_scores(x)
-        assert d.shape == (5, 3)
+        d = disc.levels(x)  # Eq. 10's d_i: mean patch probabilities
+        assert d.shape == (5, 3) and ((d > 0) & (d < 1)).all()
+        d_u = lambda: torch.sigmoid(disc(x))  # noqa: E731  (D returns logit(d_u) for the BCE of Eq. 11)
         disc.lam = 0.0
-        assert torch.allclose(disc(x), d.mean(1), atol=1e-6)  # lambda = 0: arithmetic mean
-        disc.lam = 1e4
-        assert torch.allclose(disc(x), d.max(1).values, atol=1e-5)  # lambda -> inf: max
+        assert torch.allclose(d_u(), d.mean(1), atol=1e-5)  # lambda = 0: arithmetic mean
+        disc.lam = 1e5
+        assert torch.allclose(d_u(), d.max(1).values, atol=1e-5)  # lambda -> inf: max
         disc.lam = 1.0
-        u = disc(x)
+        u = d_u()
     assert (u >= d.mean(1) - 1e-6).all() and (u <= d.max(1).values + 1e-6).all()
     regular = discriminator(vae, "regular")
     assert regular.level_scores(x).shape == (5, 1)
+
+
+def _spread_heads(disc, scale: float = 8.0):
+    """Scale each head's last conv so the levels' mean logits lie several units apart (a trained D's range)."""
+    with torch.no_grad():
+        for i, head in enumerate(disc.heads):
+            head[-1].weight.mul_(scale)
+            head[-1].bias.fill_(5.0 * i)
+    return disc
+
+
+def test_eq10_weights_from_probabilities_sum_to_one_and_no_head_takes_over():
+    vae, _, _ = tiny()
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    weights = {}
+    for on in ("probabilities", "logits"):
+        torch.manual_seed(1)
+        disc = _spread_heads(discriminator(vae, on=on)).eval()
+        with torch.no_grad():
+            weights[on] = disc.level_weights(x)
+        torch.testing.assert_close(weights[on].sum(1), torch.ones(6))
+    # d_i in [0, 1] and lambda = 1: no weight can exceed e / (e + L - 1) (0.58 for three levels)
+    levels = weights["probabilities"].shape[1]
+    assert weights["probabilities"].max() <= torch.e / (torch.e + levels - 1) + 1e-6
+    assert weights["logits"].max(1).values.min() > 0.98  # the logit variant: one head takes nearly all
+
+
+def test_eq10_variant_is_a_config_field_with_its_own_checkpoint_key():
+    cfg = FSGConfig.for_profile("quick")
+    assert cfg.eq10 == "probabilities"
+    logits = FSGConfig.for_profile("quick", eq10="logits")
+    assert gan_key(cfg) != gan_key(logits) and vae_key(cfg) == vae_key(logits)
+    with pytest.raises(ValueError, match="probabilities or logits"):
+        discriminator(tiny()[0], on="softmax")
 
 
 def test_shapes_and_ranges_of_v_g_and_the_restorer():

@@ -91,10 +91,13 @@ def test_softmax_weighted_is_the_mean_at_zero_and_the_max_for_large_lambda():
 
 def test_multi_receptive_field_discriminator_combines_per_level_patch_scores():
     blocks = [nn.Conv2d(3, 4, 3, 2, 1), nn.Conv2d(4, 6, 3, 2, 1), nn.Conv2d(6, 8, 3, 2, 1)]
-    d = MultiReceptiveFieldDiscriminator(blocks, [4, 6, 8], lam=1.0, head_width=5)
+    d = MultiReceptiveFieldDiscriminator(blocks, [4, 6, 8], lam=1.0, head_width=5, on="logits")
     x = torch.randn(2, 3, 16, 16)
     levels = d.level_scores(x)
     assert levels.shape == (2, 3)
     torch.testing.assert_close(d(x), softmax_weighted(levels, 1.0))
+    d.on = "probabilities"  # the paper's Eq. 10: the same heads, weighted on mean patch probabilities
+    probs = d.levels(x)
+    torch.testing.assert_close(torch.sigmoid(d(x)), softmax_weighted(probs, 1.0))
     with pytest.raises(ValueError, match="head_channels"):
         MultiReceptiveFieldDiscriminator(blocks, [4, 6])

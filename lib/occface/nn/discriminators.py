@@ -114,31 +114,64 @@ def softmax_weighted(scores: Tensor, lam: float) -> Tensor:
     return (torch.softmax(lam * scores, dim=1) * scores).sum(1)
 
 
+EQ10_ON = ("probabilities", "logits")
+
+
 class MultiReceptiveFieldDiscriminator(nn.Module):
     """FSG-GAN Eqs. 9-10: a trunk of ``blocks`` (applied in turn); after block i a patch head
-    (conv1x1 -> ``head_width`` -> BN -> swish -> conv1x1 -> 1) gives a patch-logit map whose mean is the
-    level score d_i (a growing receptive field per level); the output is ``softmax_weighted(d, lam)``.
+    (conv1x1 -> ``head_width`` -> BN -> swish -> conv1x1 -> 1) gives a patch-logit map (a growing receptive
+    field per level), and d_i averages that level's patch responses; the output is
+    ``softmax_weighted(d, lam)``, returned as a logit so that Eq. 11 is a BCE on logits either way.
 
-    ``head_channels[i]`` is block i's output channel count. ``level_scores(x)`` returns d as [N, L].
+    ``on="probabilities"`` (the paper, Eqs. 9-10: "the i-th layer output d_i is an average of all these
+    responses", the official heads ending in a sigmoid): d_i = mean of sigmoid(patch logits) in [0, 1], so the
+    weights softmax(lam d) stay within e^lam : 1 of each other and every level keeps a share. ``on="logits"``
+    (this project's earlier variant): d_i = mean patch logit; logits spread over several units, so the top
+    level takes nearly all the weight and D acts as a max over its levels.
+
+    ``head_channels[i]`` is block i's output channel count. ``level_scores(x)`` returns the mean patch
+    logits [N, L]; ``levels(x)`` the d_i of Eq. 10 and ``level_weights(x)`` their softmax weights.
     """
 
     def __init__(self, blocks: Sequence[nn.Module], head_channels: Sequence[int], lam: float = 1.0,
-                 head_width: int = 64):
+                 head_width: int = 64, on: str = "probabilities"):
         super().__init__()
         if len(blocks) != len(head_channels):
             raise ValueError(f"{len(blocks)} blocks but {len(head_channels)} head_channels")
+        if on not in EQ10_ON:
+            raise ValueError(f"Eq. 10 weights the levels' {' or '.join(EQ10_ON)}, got on={on!r}")
         self.blocks = nn.ModuleList(blocks)
         self.heads = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c, head_width, 1), nn.BatchNorm2d(head_width), nn.SiLU(),
                           nn.Conv2d(head_width, 1, 1)) for c in head_channels)
         self.lam = lam
+        self.on = on
 
-    def level_scores(self, x: Tensor) -> Tensor:
-        scores = []
+    def _patch_logits(self, x: Tensor) -> list[Tensor]:
+        maps = []
         for block, head in zip(self.blocks, self.heads):
             x = block(x)
-            scores.append(head(x).mean(dim=(1, 2, 3)))
-        return torch.stack(scores, dim=1)
+            maps.append(head(x))
+        return maps
+
+    def level_scores(self, x: Tensor) -> Tensor:
+        """Mean patch logit per level, [N, L] (the official losses' per-level BCE takes these)."""
+        return torch.stack([m.mean(dim=(1, 2, 3)) for m in self._patch_logits(x)], dim=1)
+
+    def levels(self, x: Tensor) -> Tensor:
+        """d_i of Eqs. 9-10, [N, L]: mean patch probability (``on="probabilities"``) or mean patch logit."""
+        if self.on == "logits":
+            return self.level_scores(x)
+        return torch.stack([torch.sigmoid(m).mean(dim=(1, 2, 3)) for m in self._patch_logits(x)], dim=1)
+
+    def level_weights(self, x: Tensor) -> Tensor:
+        """Eq. 10's w_i = softmax(lam d)_i, [N, L]."""
+        return torch.softmax(self.lam * self.levels(x), dim=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax_weighted(self.level_scores(x), self.lam)
+        """Eq. 9's d_u as a logit [N]: with probabilities, logit(d_u) (clamped 1e-6 from 0 and 1), so
+        BCE-with-logits on it is Eq. 11's -log d_u; with logits, d_u itself."""
+        d_u = softmax_weighted(self.levels(x), self.lam)
+        if self.on == "logits":
+            return d_u
+        return torch.logit(d_u, eps=1e-6)

@@ -10,7 +10,7 @@ bottom like Sec. 3 of the paper:
    down-sampling -> hybrid dilated convolution (rates 1, 2, 5 beside a 1x1 branch) -> residual, BN + swish;
 3. the losses of G: L1 (Eq. 5), identity cosine (Eq. 6), adversarial (Eq. 7), their sum (Eq. 8);
 4. the multi-receptive-field discriminator (Sec. 3.3.2): feature blocks with the VAE encoder's structure,
-   a patch head per level, softmax-weighted level scores (Eqs. 9-10), trained with Eq. 11;
+   a patch head per level, level outputs d_i in [0, 1] softmax-weighted (Eqs. 9-10), trained with Eq. 11;
 5. the official code's losses as released (``official_losses``), a row beyond the paper that shows what
    its two bugs cost (G gets no adversarial gradient; two of D's three heads compare labels with labels).
 
@@ -234,23 +234,26 @@ def generator_loss(disc: nn.Module, fake: Tensor, real: Tensor, identity: nn.Mod
 
 # ## 4. The multi-receptive-field discriminator (Eqs. 9-11)
 def discriminator(vae: StructureVAE, kind: str = "multi_rf", lam: float = 1.0,
-                  head_width: int | None = None) -> MultiReceptiveFieldDiscriminator:
+                  head_width: int | None = None, on: str = "probabilities") -> MultiReceptiveFieldDiscriminator:
     """D: the VAE encoder's blocks, then a patch head per level (conv 1x1 -> BN -> swish -> conv 1x1), the
-    level scores d_i (mean patch logit) softmax-weighted with lambda = 1 (Eqs. 9-10).
+    level outputs d_i softmax-weighted with lambda = 1 (Eqs. 9-10).
 
     The blocks start as a copy of the trained V's encoder and are trained with D: the paper says D "shares
     the weight" with V's encoder, but sharing outright would let D's updates move the V that Algorithm 1
-    keeps fixed (the official D takes a fresh, untrained encoder). Eqs. 9-10 act on level logits (the
-    shared module's convention), the sigmoid comes after the weighting, inside the BCE of Eq. 11.
+    keeps fixed (the official D takes a fresh, untrained encoder). ``on="probabilities"`` follows Eq. 10:
+    d_i is the mean patch probability in [0, 1] and the softmax is over those (every level keeps a share);
+    ``on="logits"`` is the earlier variant kept for Table 4, the softmax over mean patch logits, which hands
+    the top level nearly all the weight.
     ``kind="regular"`` (Table 4): the same trunk with one head on its last level only.
     """
     blocks = copy.deepcopy(vae.blocks).requires_grad_(True)  # V itself stays frozen
     chans = [b[-1].conv.out_channels for b in blocks]
     width = head_width or chans[-1]
     if kind == "multi_rf":
-        return MultiReceptiveFieldDiscriminator(list(blocks), chans, lam=lam, head_width=width)
+        return MultiReceptiveFieldDiscriminator(list(blocks), chans, lam=lam, head_width=width, on=on)
     if kind == "regular":
-        return MultiReceptiveFieldDiscriminator([nn.Sequential(*blocks)], chans[-1:], lam=lam, head_width=width)
+        return MultiReceptiveFieldDiscriminator([nn.Sequential(*blocks)], chans[-1:], lam=lam, head_width=width,
+                                                on=on)
     raise ValueError(f"unknown discriminator {kind!r}; valid: 'multi_rf', 'regular'")
 
 

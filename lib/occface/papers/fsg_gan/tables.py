@@ -26,6 +26,7 @@ from .train import FSGConfig, LazyPairs, TrainedFSG, occlude_fsg, train_fsg_gan
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 COMPARED = {"Cycle-GAN": "cyclegan", "DeepFill": "deepfill", "OA-GAN": "oa-gan"}  # Table 2 row -> registry
 VARIANTS = {"HDC + multi-RFs Dis.": {}, "w/o HDC": {"hdc": False}, "Regular Dis.": {"disc": "regular"},
+            "Eq. 10 on logits (beyond the paper)": {"eq10": "logits"},
             "Official losses (beyond the paper)": {"official_losses": True}}
 
 
@@ -152,7 +153,10 @@ def table4(cfg: FSGConfig, variants: dict[str, Method], test: TestSet) -> Table:
     for row, method in {"Occluded image": lambda x, m: x, **variants}.items():
         cells += _quality_cells(row, "", _scores(method, test, cfg.seed), published.TABLE4.get(row, (None, None)))
     return Table("table4", cells, "Table 4: ablation (w/o HDC, regular discriminator, full model) on Set2-LFW",
-                 [*_notes(cfg), "Official losses: the released training code's losses (G gets no adversarial "
+                 [*_notes(cfg), "Eq. 10 on logits: the softmax of Eq. 10 taken over D's mean patch logits instead "
+                  "of the paper's level outputs in [0, 1] (this project's earlier code; the top level then takes "
+                  "nearly all the weight).",
+                  "Official losses: the released training code's losses (G gets no adversarial "
                   "gradient; two of three D heads compare labels with themselves; exp(loss) head weights; TV)."],
                  digits=3)
 

@@ -31,7 +31,8 @@ class FSGConfig:
     the smaller profiles shrink widths and schedules (and raise the learning rate to fit their few steps).
 
     Switches (Table 4 and beyond): ``hdc=False`` plain convs instead of HDC; ``disc="regular"`` a single
-    head on D's last level; ``official_losses=True`` the released code's losses (no adversarial gradient
+    head on D's last level; ``eq10="logits"`` Eq. 10's softmax over mean patch logits instead of the paper's
+    probabilities (the top level then takes nearly all the weight); ``official_losses=True`` the released code's losses (no adversarial gradient
     for G, two dead D heads, exp(loss) head weights, a TV term).
     """
     profile: str
@@ -45,6 +46,7 @@ class FSGConfig:
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lam: float = 1.0             # Eq. 10's lambda
+    eq10: str = "probabilities"  # Eq. 10's softmax over D's level outputs d_i in [0, 1]; "logits": the earlier variant
     weights: LossWeights = field(default_factory=LossWeights)
     hdc: bool = True
     disc: str = "multi_rf"
@@ -201,7 +203,7 @@ def train_fsg_gan(cfg: FSGConfig, identity: nn.Module | None = None,
         identity = identity.eval().requires_grad_(False)
     id_name = "none" if identity is None else getattr(identity, "name", type(identity).__name__)
     seed_everything(cfg.seed)
-    gen, disc = Generator(cfg.width, cfg.hdc), discriminator(vae, cfg.disc, cfg.lam)
+    gen, disc = Generator(cfg.width, cfg.hdc), discriminator(vae, cfg.disc, cfg.lam, on=cfg.eq10)
     path = checkpoint_path("fsg-gan", gan_key(cfg), vae_name, id_name)
     trainer = Trainer({"gen": gen, "disc": disc},
                       {"g": _adam(gen.parameters(), cfg), "d": _adam(disc.parameters(), cfg)},

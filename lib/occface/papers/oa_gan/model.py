@@ -211,6 +211,7 @@ class LossWeights:
     attr: float = 2000.0 / 48
     gp: float = 10.0
     pixel_on: str = "final"  # Eq. 6 as printed; "synth" = the official code's x_synth
+    pixel_mask: str = "given"  # Eq. 6's weights: "given" (detached, the paper's intent) | "learned" (see pixel_loss)
 
     def without(self, drop: tuple[str, ...]) -> "LossWeights":
         """Table IV: the weights with the named terms (``ABLATIONS``) set to 0."""
@@ -230,12 +231,25 @@ def perceptual_style(ps: PerceptualStyle, out: GeneratorOutput, gt: Tensor,
     return p_synth + p_final, s_synth + s_final
 
 
-def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float, on: str = "final") -> Tensor:
+PIXEL_MASKS = ("given", "learned")
+
+
+def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float, on: str = "final",
+               mask: str = "given") -> Tensor:
     """Eq. 6 on x_final, as the paper writes it (``on="synth"``: the official code's x_synth):
-    gamma |(1 - M)(x_final - x_gt)|_1 + delta |M (x_final - x_gt)|_1, means over N*C*H*W."""
+    gamma |(1 - M)(x_final - x_gt)|_1 + delta |M (x_final - x_gt)|_1, means over N*C*H*W.
+
+    ``mask="given"``: the weights (1 - M, M) carry no gradient; Eq. 6 is PConv's loss, whose mask is given,
+    so M moves here only through x_final (Eq. 2) and x_synth (Eq. 1). ``"learned"`` differentiates the weights
+    too (this project's earlier code): opening a hole raises a pixel's weight from delta to gamma, so the term
+    pushes M towards "keep" wherever the error is not zero, the occluder included (the official code
+    differentiates the mask on the prediction side only, with a detached M * x_gt target)."""
     if on not in ("final", "synth"):
         raise ValueError(f"pixel loss on 'final' or 'synth', got {on!r}")
-    return masked_l1(out.final if on == "final" else out.synth, gt, out.hole, hole=hole, valid=valid)
+    if mask not in PIXEL_MASKS:
+        raise ValueError(f"Eq. 6's mask weights must be one of {PIXEL_MASKS}, got {mask!r}")
+    weights = out.hole.detach() if mask == "given" else out.hole  # the paper: the weighting treats M as given
+    return masked_l1(out.final if on == "final" else out.synth, gt, weights, hole=hole, valid=valid)
 
 
 def smooth_loss(out: GeneratorOutput) -> Tensor:
@@ -265,7 +279,7 @@ def generator_losses(out: GeneratorOutput, disc: Discriminator, w: LossWeights, 
         if ps is not None and (w.perceptual or w.style):
             perc, style = perceptual_style(ps, out, gt, perceptual_rows)
             terms["perceptual"], terms["style"] = w.perceptual * perc, w.style * style
-        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid, w.pixel_on)
+        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid, w.pixel_on, w.pixel_mask)
         if attrs is not None and attr_pred is not None:
             terms["attr"] = w.adv * w.attr * attribute_loss(attr_pred, attrs, known)
     terms["total"] = sum(terms.values())
