@@ -57,14 +57,19 @@ def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool =
     rest = 1 - occ
     rows = {}
     for name, term in terms.items():
-        rows[name] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term))
+        rows[name] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
     for label, weights in (("pixel, weights learned (former code)", "learned"),
                            ("pixel, weights given (detached; now)", "given")):
         term = w.pixel * pixel_loss(out, b.clean, w.hole, w.valid, w.pixel_on, weights)
-        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term))
+        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
+    from occface.nn.losses import total_variation
+    for label, t in (("smooth: TV of M only", out.keep), ("smooth: TV of x_final only", out.final)):
+        term = w.smooth * total_variation(t) * t[0].numel()
+        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
     x = out.final if w.pixel_on == "final" else out.synth
     term = w.pixel * masked_l1(x, b.clean, occ, hole=w.hole, valid=w.valid)
-    rows["pixel, weights from the true mask"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term))
+    rows["pixel, weights from the true mask"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest),
+                                                 float(term.detach()))
     return rows
 
 

@@ -94,6 +94,38 @@ def test_pixel_loss_is_eq6_on_x_final():
     assert not torch.allclose(got, on_synth)  # not the official code's x_synth
 
 
+def _output_with_a_leaf_mask(keep_value: float = 0.7):
+    """A generator output whose x_final and x_synth do not depend on M: only Eq. 6's weights can carry
+    a gradient to M."""
+    g = torch.Generator().manual_seed(3)
+    keep = torch.full((2, 1, 8, 8), keep_value, requires_grad=True)
+    synth, final = torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g)
+    return M.GeneratorOutput(keep, synth, final), torch.rand(2, 3, 8, 8, generator=g)
+
+
+def test_eq6_weights_treat_the_mask_as_given():
+    out, gt = _output_with_a_leaf_mask()
+    given = M.pixel_loss(out, gt, hole=6.0, valid=1.0, mask="given")
+    assert given.grad_fn is None or torch.autograd.grad(given, out.keep, allow_unused=True)[0] is None
+    learned = M.pixel_loss(out, gt, hole=6.0, valid=1.0, mask="learned")
+    grad, = torch.autograd.grad(learned, out.keep)
+    # differentiated weights: opening the hole (lower M) raises a pixel's weight from 1 to 6, so the
+    # gradient says "keep" (dL/dM < 0) on every pixel with an error, the occluder's included
+    assert (grad < 0).all()
+    torch.testing.assert_close(given, learned.detach())  # same value, only the gradient differs
+    assert M.LossWeights().pixel_mask == "given"
+    with pytest.raises(ValueError, match="given"):
+        M.pixel_loss(out, gt, 6.0, 1.0, mask="true")
+
+
+def test_the_eq6_switch_changes_the_checkpoint_key():
+    from occface.papers.oa_gan.train import train_key
+
+    cfg = OAGANConfig.for_profile("quick")
+    learned = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, pixel_mask="learned"))
+    assert train_key(cfg, "facenet") != train_key(learned, "facenet")
+
+
 def test_ablation_weights_and_unknown_names():
     w = M.LossWeights().without(("style", "pixel"))
     assert w.style == 0 and w.pixel == 0 and w.perceptual == 0.05

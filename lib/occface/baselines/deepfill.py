@@ -90,6 +90,7 @@ class DeepFillConfig(ProfileConfig):
     max_train_images: int = 0
     copies: int = 1         # occlusions drawn per training face
     seed: int = 0
+    masks: str = "occluders"  # training holes: "occluders" (our templates, in-domain) | "generic" (MASK_SOURCES)
 
     # quick/default: narrower nets, a larger lr, fewer critic steps per G step (and at default fewer steps:
     # ~0.3 s a step on one CPU thread) to fit a CPU budget
@@ -98,6 +99,39 @@ class DeepFillConfig(ProfileConfig):
         "default": dict(width=8, critic_width=12, batch=16, lr=4e-4, d_steps=2, copies=2, steps=1000),
         "full": dict(width=32, critic_width=64, batch=16, lr=1e-4, d_steps=5, copies=2),
     }
+
+
+MASK_SOURCES = ("occluders", "generic")
+
+
+def generic_pairs(image_size: int, max_images: int, seed: int, copies: int = 1) -> TrainingPairs:
+    """The LFW training faces of :func:`face_pairs`, each given ``copies`` generic holes (free-form strokes or
+    a rectangle, ``faces.masks``) instead of an occluder: what an off-the-shelf DeepFill learns from."""
+    from ..faces.data import load_faces
+    from ..faces.masks import hole_pairs
+
+    faces = load_faces("lfw", size=image_size, split="train", max_images=max_images, seed=seed)
+    draws = [hole_pairs(faces.images, seed=seed * 97 + v) for v in range(copies)]
+    return TrainingPairs(occluded=torch.cat([d[0] for d in draws]), clean=faces.images.repeat(copies, 1, 1, 1),
+                         identity=faces.identity.repeat(copies), mask=torch.cat([d[1] for d in draws]),
+                         kinds=["generic"] * (len(faces) * copies))
+
+
+def training_data(cfg: DeepFillConfig) -> TrainingPairs:
+    """The training pairs ``cfg.masks`` names."""
+    if cfg.masks not in MASK_SOURCES:
+        raise ValueError(f"DeepFillConfig.masks must be one of {MASK_SOURCES}, got {cfg.masks!r}")
+    pairs = generic_pairs if cfg.masks == "generic" else face_pairs
+    return pairs(cfg.image_size, cfg.max_train_images, cfg.seed, cfg.copies)
+
+
+def checkpoint_key(cfg: DeepFillConfig) -> dict:
+    """The config as the checkpoint key; the in-domain default leaves ``masks`` out, so the ``deepfill``
+    checkpoints trained before the field existed keep their names."""
+    key = dataclasses.asdict(cfg)
+    if key["masks"] == "occluders":
+        key.pop("masks")
+    return key
 
 
 # ## 1. Coarse network (Sec. 3.1)
@@ -268,12 +302,12 @@ def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> Tr
     from ..train import Trainer, checkpoint_path
 
     seed_everything(cfg.seed)
-    data = data or face_pairs(cfg.image_size, cfg.max_train_images, cfg.seed, cfg.copies)
+    data = data or training_data(cfg)
     gen = DeepFill(cfg.width)
     critic = GlobalLocalCritic(cfg.image_size, cfg.image_size // 2, width=cfg.critic_width)
     trainer = Trainer({"g": gen, "d": critic}, {"g": adam(gen.parameters(), cfg.lr),
                                                  "d": adam(critic.parameters(), cfg.lr)},
-                      checkpoint_path("deepfill", dataclasses.asdict(cfg)), steps=cfg.steps, desc="DeepFill")
+                      checkpoint_path("deepfill", checkpoint_key(cfg)), steps=cfg.steps, desc="DeepFill")
     steps = GANSteps(trainer.modules["d"], trainer.optimizers["d"], trainer.optimizers["g"], trainer)
 
     def batch(i: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -287,6 +321,15 @@ def train_deepfill(cfg: DeepFillConfig, data: TrainingPairs | None = None) -> Tr
 @register("deepfill", "inpainter", "Yu et al., CVPR 2018 (DeepFill v1 = FSG-GAN's DeepFill, OA-GAN's GnIpt, "
           "ID-GAN's CA)", keeps_known=True, aliases=("ca", "gnipt"))
 def _deepfill(profile: Profile):
-    cfg = DeepFillConfig.for_profile(profile)
+    return _inpainter(DeepFillConfig.for_profile(profile))
+
+
+@register("deepfill-generic", "inpainter", "Yu et al., CVPR 2018, trained on generic free-form / rectangular holes "
+          "(no occluder templates), as the released weights FSG-GAN compares against", keeps_known=True)
+def _deepfill_generic(profile: Profile):
+    return _inpainter(dataclasses.replace(DeepFillConfig.for_profile(profile), masks="generic"))
+
+
+def _inpainter(cfg: DeepFillConfig) -> Trained:
     trained = train_deepfill(cfg)
     return Trained(composite(trained.model.predict, cfg.image_size), trained.history)

@@ -32,8 +32,8 @@ class FSGConfig:
 
     Switches (Table 4 and beyond): ``hdc=False`` plain convs instead of HDC; ``disc="regular"`` a single
     head on D's last level; ``eq10="logits"`` Eq. 10's softmax over mean patch logits instead of the paper's
-    probabilities (the top level then takes nearly all the weight); ``official_losses=True`` the released code's losses (no adversarial gradient
-    for G, two dead D heads, exp(loss) head weights, a TV term).
+    probabilities (the top level then takes nearly all the weight); ``official_losses=True`` the released
+    code's losses (no adversarial gradient for G, two dead D heads, exp(loss) head weights, a TV term).
     """
     profile: str
     image_size: int
@@ -46,7 +46,7 @@ class FSGConfig:
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lam: float = 1.0             # Eq. 10's lambda
-    eq10: str = "probabilities"  # Eq. 10's softmax over D's level outputs d_i in [0, 1]; "logits": the earlier variant
+    eq10: str = "probabilities"  # Eq. 10's softmax over D's level outputs in [0, 1]; "logits": earlier variant
     weights: LossWeights = field(default_factory=LossWeights)
     hdc: bool = True
     disc: str = "multi_rf"
