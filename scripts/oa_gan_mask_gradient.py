@@ -34,13 +34,20 @@ def mean_grad(term: torch.Tensor, keep: torch.Tensor, where: torch.Tensor) -> fl
     return float((grad * where).sum() / where.sum().clamp_min(1))
 
 
-def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool = True) -> dict[str, tuple]:
-    """{term: (mean dL/dM on occluder pixels, on the other pixels)} for one paired batch at initialisation."""
+def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool = True,
+                   checkpoint: str = "") -> dict[str, tuple]:
+    """{term: (mean dL/dM on occluder pixels, on the other pixels, the term's value)} for one paired batch, at
+    initialisation or with the generator and critic of ``checkpoint`` (a trained OA-GAN's file)."""
     data = training_data(cfg.net.image_size, cfg.max_train_images, cfg.seed, cfg.attributes)
     net = dataclasses.replace(cfg.net, attributes=data.attributes)
     seed_everything(seed)
     gen, disc = OAGAN(net), Discriminator(net)
     gen.apply(_init_generator)
+    if checkpoint:
+        from occface.train import load_checkpoint
+        state = load_checkpoint(checkpoint)["modules"]
+        gen.load_state_dict(state["gen"])
+        disc.load_state_dict(state["disc"])
     b = data.paired_batch(step_generator(seed, 0), batch)
     feat, keep = gen.aware(b.occluded * 2 - 1)
     keep = keep.detach().requires_grad_(True)  # the leaf we differentiate against; the graph after M is intact
@@ -80,14 +87,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--mask-weight", type=float, default=None, help="lambda_5 (default: the config's)")
     parser.add_argument("--smooth-weight", type=float, default=None, help="lambda_4 (default: the config's)")
+    parser.add_argument("--checkpoint", default="", help="a trained OA-GAN checkpoint file (default: at init)")
     parser.add_argument("--no-features", action="store_true", help="skip the perceptual / style terms")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = OAGANConfig.for_profile(args.profile)
     changes = {k: v for k, v in (("mask", args.mask_weight), ("smooth", args.smooth_weight)) if v is not None}
     cfg = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
-    runs = [mask_gradients(cfg, args.batch, seed, not args.no_features) for seed in range(args.seeds)]
-    print(f"OA-GAN at initialisation, profile {args.profile} ({cfg.net.image_size} px), batch {args.batch}, "
+    runs = [mask_gradients(cfg, args.batch, seed, not args.no_features, args.checkpoint) for seed in range(args.seeds)]
+    print(f"OA-GAN {'from ' + args.checkpoint if args.checkpoint else 'at initialisation'}, profile {args.profile} ({cfg.net.image_size} px), batch {args.batch}, "
           f"{args.seeds} seeds; weights {cfg.weights}")
     print("mean dL/dM (M = 1 keeps; > 0 on occluder pixels opens the hole there)")
     print(f"{'term':42s} {'occluder px':>12s} {'other px':>12s} {'loss':>10s}")

@@ -6,8 +6,9 @@
 # *structure* g (Eqs. 1, 3, 4). **Stage II**: a U-Net generator takes [occluded face, g] (Eq. 2); each of its
 # three encoder blocks down-samples, runs a **hybrid dilated convolution** (3x3 at rates 1, 2, 5 beside a
 # 1x1) and a residual block. G is trained on 100 · L1 + 50 · identity cosine + 1 · adversarial (Eqs. 5-8)
-# against a **multi-receptive-field discriminator**: the VAE encoder's blocks with a patch head per level,
-# the level scores combined by softmax weights (Eqs. 9-11). No occlusion mask is ever given.
+# against a **multi-receptive-field discriminator**: the VAE encoder's blocks with a patch head per level;
+# each level's output d_i (the mean of its patch probabilities, in [0, 1]) is weighted by softmax(d)_i and the
+# weighted sum is D's answer (Eqs. 9-11). No occlusion mask is ever given.
 #
 # The model is `occface.papers.fsg_gan.model`, the schedule (Algorithm 1) `...train`, the tables `...tables`.
 #
@@ -35,9 +36,12 @@ print(cfg)
 
 # %% [markdown]
 # ## Training (Algorithm 1)
-# V first, on its reconstruction + KL loss (Eq. 4); then G and D in turn with V frozen. Four generators
+# V first, on its reconstruction + KL loss (Eq. 4); then G and D in turn with V frozen. Five generators
 # share that V: the full model, the two ablations of Table 4 (plain convolutions instead of HDC; a single
-# head on D's last level) and the official code's losses.
+# head on D's last level), Eq. 10 taken over the levels' mean *logits* instead of their probabilities (an
+# earlier version of this code: logits spread over several units, so softmax hands the top level nearly all
+# the weight and D acts as a max; with d_i in [0, 1] and lambda = 1 no level can take more than e / (e + 2),
+# 58 %) and the official code's losses.
 
 # %%
 trained = tables.train_variants(cfg)
@@ -71,7 +75,11 @@ res.figure("structures", fig, title="FSG-GAN on Set2-LFW: input, predicted struc
 # ## Table 2 — PSNR / SSIM
 # The paper's PSNRs come from a script that measures [-1, 1] images with peak 1: 6.02 dB below the usual
 # [0, 1] value, so they are shown converted. Cycle-GAN, DeepFill and OA-GAN come from the method registry
-# where registered (DeepFill is given the true mask, as in the paper).
+# where registered. The paper ran DeepFill's *released* weights, trained off-domain, and handed them the
+# occluder's mask; our "DeepFill" row does the same with a DeepFill trained on generic free-form strokes and
+# rectangles (`occface.faces.masks`, no occluder template; registered as `deepfill-generic`). A second row
+# trains DeepFill on our own occluders and hands it their exact mask: it only fills the kind of hole it was
+# trained on, an upper bound rather than the paper's comparison, and no claim is judged against it.
 
 # %%
 compared, notes = tables.compared_methods(P.name)
@@ -86,7 +94,8 @@ table2.frame()
 # %% [markdown]
 # ## Table 4 — ablation
 # Without HDC the encoder blocks use a plain 3x3 convolution; the regular discriminator keeps D's trunk
-# but judges only its last level.
+# but judges only its last level; "Eq. 10 on logits" weights the levels by a softmax over their mean logits
+# (this project's earlier code) instead of the paper's probabilities.
 
 # %%
 variants = {row: tables.as_method(t.model.restore) for row, t in trained.items()}
@@ -126,8 +135,9 @@ for c in claims:
 
 # %% [markdown]
 # Why the orderings differ from the paper's at `default`: DeepFill is handed the exact mask of a pasted
-# synthetic occluder, so it only has to fill a known hole, while FSG-GAN must first find the occluder, and with
-# 400 generator steps on ~8k LFW faces at 64 px (the paper: CelebA at 128 px) it keeps part of it. The
+# synthetic occluder, so it only has to fill a known hole (even trained on generic holes), while FSG-GAN must
+# first find the occluder, and with 400 generator steps on ~8k LFW faces at 64 px (the paper: CelebA at
+# 128 px) it keeps part of it. The
 # ablation's HDC and multi-receptive-field effects (~0.5 dB in the paper) are below what this short schedule
 # resolves, and the official losses' missing adversarial gradient costs little when the L1 term dominates.
 

@@ -72,6 +72,16 @@ res.figure("training_data", fig, title="OA-GAN training batches: synthetic pairs
 # ## Alternating training (Sec. III-C)
 # A WGAN-GP critic step on every batch, a generator step every `g_every`-th batch; paired batches only at
 # first, then natural ones from 1 in 11 up to 1 in 2.
+#
+# Nothing tells the occlusion-aware module where the occluder is; each loss term pulls the mask one way, and
+# the mask is what they leave. Eq. 6 weights a hole pixel's error 6 and a kept pixel's 1 with weights taken
+# from the predicted mask. The paper borrows that loss from PConv, where the mask is *given*: here the weights
+# are detached (`LossWeights.pixel_mask = "given"`), so the pixel term moves M only through x_final. If the
+# weights were differentiated too (`"learned"`, an earlier version of this code), opening a hole would raise
+# its pixels' weight from 1 to 6, and the pixel term would push M back to "keep" on every pixel with an error,
+# the occluder's included. `scripts/oa_gan_mask_gradient.py` prints each term's mean dL/dM on the occluder's
+# pixels at initialisation: the smoothness term's TV of x_final is then the largest pull, towards "keep" (the
+# untrained x_synth is rough), and the mask penalty (lambda_5 = -1) adds to it.
 
 # %%
 trained = train.train_oa_gan(cfg)
