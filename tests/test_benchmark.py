@@ -37,6 +37,13 @@ def test_method_names_leave_out_the_pass_through_and_the_papers_ablation_variant
     assert "fsg-gan-official" in B.method_names(include_variants=True)
 
 
+def test_the_mask_supervised_rla_is_registered_and_ranked_beside_rla():
+    from occface import methods as registry
+
+    assert registry.method("rla-supervised").kind == "restorer"
+    assert {"rla", "rla-supervised"} <= set(B.method_names())
+
+
 def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
     scores = [_scores("weak", "restorer", {"sunglasses": 0.7, "hand": 0.6}, psnr=20),
               _scores("FROM", "recognizer", {"sunglasses": 0.99, "hand": 0.99}),

@@ -241,14 +241,14 @@ for c in claims:
 
 # %% [markdown]
 # ## Try it
-# RLA and IP-RLA on one held-out face, live: pick the face, the occluder kind, its size, position and rotation
-# (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
+# RLA, IP-RLA and `rla-supervised` (the mask-supervised detector above, beyond the paper) on one held-out face,
+# live: pick the face, the occluder kind, its size, position and rotation (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
 # photo of the person). The same widget with every method is in `60_benchmark`.
 
 # %%
 from occface import widgets
 
-widgets.compare(["rla", "ip-rla"], profile=P.name)
+widgets.compare(["rla", "ip-rla", "rla-supervised"], profile=P.name)
 
 # %%
 print(nb.finished())

@@ -118,7 +118,8 @@ def score_summary(scores: np.ndarray, same: np.ndarray, folds: np.ndarray,
 def verification(profile: str | Profile, occlusion: dict | None = None, restore: Restore | None = None,
                  embed: Embed | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
                  far: Iterable[float] = (1e-3, 1e-4), max_pairs: int | None = None,
-                 inpaint: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> dict:
+                 inpaint: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 per_pair: bool = False) -> dict:
     """Verification on held-out View-2 pairs (folds 6-10), ``profile.eval_pairs`` of them (balanced, seeded).
 
     ``occlusion``: kwargs of ``occface.occlusion.occlude`` (e.g. ``dict(kind="sunglasses")``); then the first
@@ -127,7 +128,10 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
     mask). Without ``embed`` the dlib evaluator scores.
     Accuracy uses 10 folds: each LFW fold 6-10 split in two halves, both occlusion turns of a pair in the
     same fold (so a threshold is never chosen on the other turn of a pair it is tested on).
-    Returns ``eer``, ``accuracy``, ``accuracy_std``, ``tar@far=<far>`` (fractions) and counts, seconds.
+    Returns ``eer``, ``accuracy``, ``accuracy_std``, ``tar@far=<far>`` (fractions) and counts, seconds;
+    ``per_pair`` adds ``correct`` (each scored pair decided right at its fold's threshold) and ``cluster``
+    (its View-2 pair), in a fixed order, for paired tests of two methods on the same pairs and occluders
+    (``metrics.paired_difference``).
     """
     from ..faces.data import load_pair_faces
 
@@ -176,6 +180,8 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
         area = float(np.concatenate(areas).mean()) if areas else 0.0
         embedded = 4 * n
     out = score_summary(scores, same_all, folds_all, far, cluster, seed)
+    if per_pair:
+        out.update(correct=lfw_accuracy(scores, same_all, folds_all).correct, cluster=cluster)
     out.update(pairs=n, occluded_area=area, images_embedded=embedded, seconds=time.perf_counter() - started,
                evaluator="dlib" if dlib else "embed", size=size)
     return out

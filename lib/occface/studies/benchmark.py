@@ -126,17 +126,22 @@ class Contestant:
         return self.role in ("restorer", "inpainter")
 
 
+# variants ranked beside their paper's method: RLA's mask-supervised detector (beyond the paper) against RLA's own
+RANKED_VARIANTS = ("rla-supervised",)
+
+
 def method_names(include_variants: bool = False) -> list[str]:
     """Every registered de-occlusion method (``registry.available()``, so a newly registered one such as GFC
     is picked up), without the "occluded" pass-through (a reference row here) and, unless asked, without a
     paper's ablation variants: a name that extends another registered name ("fsg-gan-official",
-    "id-gan-woid") is that method's variant."""
+    "id-gan-woid") is that method's variant, except the :data:`RANKED_VARIANTS`."""
     from .. import methods as registry
 
     names = [n for n in registry.available() if n != "occluded"]
     if include_variants:
         return names
-    return [n for n in names if not any(n.startswith(other + "-") for other in names if other != n)]
+    return [n for n in names if n in RANKED_VARIANTS
+            or not any(n.startswith(other + "-") for other in names if other != n)]
 
 
 def load_contestants(profile: str | Profile, names: Sequence[str] | None = None, with_from: bool = True,

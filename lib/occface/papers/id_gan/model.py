@@ -302,11 +302,14 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
 
 
 def generator_terms(model: IDGAN, parser: nn.Module, recognizer: Recognizer | None, batch: Triplets,
-                    identity_batch: int = 0) -> tuple[dict[str, Tensor], Tensor]:
+                    identity_batch: int = 0, generated: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
     """The terms of Eq. 7 for one batch, and the inpainted faces X. D_g, D_l, S and R all see X, the composite
-    (what the inpainter returns; I's raw output enters only L_I)."""
+    (what the inpainter returns; I's raw output enters only L_I). ``generated``: I's raw output on this batch
+    when the caller holds it (to take each term's gradient on the image, ``train.gradient_norms``)."""
     cfg = model.cfg
-    generated, inpainted = model(batch.occluded, batch.mask)
+    if generated is None:
+        generated = model.inpainter(batch.occluded, batch.mask)
+    inpainted = compose(batch.occluded, generated, batch.mask)
     l_dg, l_dl = adversarial_losses(model.critic, inpainted, hole_boxes(batch.mask))
     terms = {"I": reconstruction_loss(generated, batch.clean, batch.mask, cfg.gamma), "Dl": l_dl, "Dg": l_dg,
              "S": structure_loss(parser, inpainted, batch.clean)}
