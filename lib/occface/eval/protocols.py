@@ -6,7 +6,8 @@
   and any recognizer ``embed(images) -> features``. Returns EER, 10-fold accuracy, TAR@FAR and counts.
 - ``identification``: one clean gallery image and five occluded probes per person, five repeats, rank-1/5/10
   (FSG-GAN Table 3).
-- ``image_quality``: PSNR / SSIM of restored against clean test faces (RLA Table I, FSG-GAN Table 1, ...).
+- ``image_quality``: PSNR / SSIM of restored against clean test faces (RLA Table I, FSG-GAN Table 1, ...),
+  and PSNR inside the occluder's mask (hole PSNR); ``clean_input_quality``: a blind restorer on clean faces.
 - ``real_occlusions``: any folder of real occluded faces (none ships), laid out as::
 
       <root>/<person>/clean/*.{jpg,png}      # unoccluded faces of the person
@@ -30,8 +31,8 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .metrics import (cosine_matrix, eer, eer_interval, lfw_accuracy, mean_interval, psnr, rank_k, ssim,
-                      tar_at_far)
+from .metrics import (cosine_matrix, eer, eer_interval, lfw_accuracy, masked_psnr, mean_interval, psnr, rank_k,
+                      ssim, tar_at_far)
 from ..faces.photos import AlignedPhotos
 from ..profiles import Profile, get_profile
 from .recognizers import cached_embeddings, dlib_evaluator
@@ -242,15 +243,30 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     return out
 
 
-def quality_intervals(images: torch.Tensor, clean: torch.Tensor, suffix: str = "", seed: int = 0) -> dict:
+def quality_intervals(images: torch.Tensor, clean: torch.Tensor, suffix: str = "", seed: int = 0,
+                      mask: torch.Tensor | None = None) -> dict:
     """Mean PSNR / SSIM of ``images`` against ``clean`` with 95 % bootstrap intervals over the faces
-    (``psnr<suffix>``, ``psnr<suffix>_ci``, ...)."""
+    (``psnr<suffix>``, ``psnr<suffix>_ci``, ...); with the occluder's ``mask`` also the hole PSNR, PSNR inside
+    the mask only (``psnr_hole<suffix>``; faces with an empty mask left out)."""
     out = {}
     for name, fn in (("psnr", psnr), ("ssim", ssim)):
         values = fn(images, clean, per_image=True)
         out[f"{name}{suffix}"] = float(np.mean(values))
         out[f"{name}{suffix}_ci"] = mean_interval(values, seed=seed)
+    if mask is not None:
+        values = masked_psnr(images, clean, mask, per_image=True)
+        values = values[~np.isnan(values)]
+        out[f"psnr_hole{suffix}"] = float(np.mean(values)) if values.size else float("nan")
+        out[f"psnr_hole{suffix}_ci"] = mean_interval(values, seed=seed) if values.size else (float("nan"),) * 2
     return out
+
+
+def _test_faces(profile: str | Profile, size, seed: int, max_images: int | None):
+    from ..faces.data import load_faces
+
+    p = get_profile(profile)
+    return load_faces("lfw", size=size or p.image_size, split="test", max_images=max_images or p.eval_pairs,
+                      seed=seed)
 
 
 def image_quality(restore: Restore | None, profile: str | Profile, occlusion: dict | None = None,
@@ -258,20 +274,41 @@ def image_quality(restore: Restore | None, profile: str | Profile, occlusion: di
                   inpaint: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> dict:
     """PSNR (dB) and SSIM (scikit-image settings) of ``restore(occluded)`` — or ``inpaint(occluded, true
     mask)`` for a mask-requiring method — and of the occluded input itself against the clean held-out test
-    faces (``profile.eval_pairs`` of them by default); each with a 95 % bootstrap interval over the faces."""
-    from ..faces.data import load_faces
+    faces (``profile.eval_pairs`` of them by default); each with a 95 % bootstrap interval over the faces.
+    ``psnr_hole`` / ``psnr_hole_occluded``: PSNR inside the occluder's mask only, where removal happens (the
+    whole-image PSNR is mostly the untouched face around it)."""
     from ..faces.occlusion import occlude
 
-    p = get_profile(profile)
-    size = size or p.image_size
-    faces = load_faces("lfw", size=size, split="test", max_images=max_images or p.eval_pairs, seed=seed)
+    faces = _test_faces(profile, size, seed, max_images)
     occ = occlude(faces.images, landmarks=faces.landmarks, seed=seed, **(occlusion or dict(kind="block_black")))
     out = {"images": len(faces.images), "occluded_area": float(occ.area.mean())}
-    out.update(quality_intervals(occ.images, faces.images, "_occluded", seed))
+    out.update(quality_intervals(occ.images, faces.images, "_occluded", seed, occ.mask))
     if restore is not None or inpaint is not None:
         restored = (_batched(restore, occ.images) if inpaint is None
                     else torch.cat([inpaint(x, m) for x, m in zip(occ.images.split(256), occ.mask.split(256))]))
-        out.update(quality_intervals(restored.clamp(0, 1), faces.images, "", seed))
+        out.update(quality_intervals(restored.clamp(0, 1), faces.images, "", seed, occ.mask))
+    return out
+
+
+def clean_input_quality(restore: Restore, profile: str | Profile, size: int | tuple[int, int] | None = None,
+                        seed: int = 0, max_images: int | None = None,
+                        predict_mask: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                        threshold: float = 0.5) -> dict:
+    """A blind restorer given clean held-out faces (no occluder): a de-occluder should leave them alone.
+    ``psnr_clean_input``: PSNR of its output against its own (clean) input; with ``predict_mask`` (the hole
+    probability the method computes on its way, e.g. OA-GAN's 1 - M, RLA's S^det) also
+    ``predicted_area_clean``: the fraction of the face it marks as occluded (> ``threshold``). Each with a
+    95 % bootstrap interval over the faces."""
+    faces = _test_faces(profile, size, seed, max_images)
+    restored = _batched(restore, faces.images).clamp(0, 1)
+    values = psnr(restored, faces.images, per_image=True)
+    finite = values[np.isfinite(values)]  # an untouched face has infinite PSNR: counted, not averaged
+    out = {"images": len(faces.images), "unchanged_faces": int((~np.isfinite(values)).sum()),
+           "psnr_clean_input": float(np.mean(finite)) if finite.size else float("inf"),
+           "psnr_clean_input_ci": mean_interval(finite, seed=seed) if finite.size else (float("inf"),) * 2}
+    if predict_mask is not None:
+        area = (_batched(predict_mask, faces.images) > threshold).float().flatten(1).mean(1).numpy()
+        out.update(predicted_area_clean=float(area.mean()), predicted_area_clean_ci=mean_interval(area, seed=seed))
     return out
 
 
@@ -341,4 +378,4 @@ def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Emb
     return out
 
 
-__all__ = ["verification", "identification", "image_quality", "real_occlusions", "score_summary", "load_folder"]
+__all__ = ["verification", "identification", "image_quality", "clean_input_quality", "quality_intervals", "real_occlusions", "score_summary", "load_folder"]

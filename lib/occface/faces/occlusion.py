@@ -74,7 +74,7 @@ def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templa
         raise ValueError(f"rotation must be a finite number of degrees (OA-GAN uses 15), got {rotation!r}")
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS}")
-    if placement == "eyes" and kind not in RECTANGLES:
+    if placement == "eyes" and kind in KINDS:
         raise ValueError(f"placement 'eyes' centres a block on the eyes; use it with {RECTANGLES}, not {kind!r}")
     if templates not in ("train", "test", "all"):
         raise ValueError(f"templates must be 'train', 'test' or 'all', got {templates!r}")

@@ -53,7 +53,7 @@ class IDGANConfig:
     lambda_dl: float = 300.0    # Eq. 7, Sec. IV-A
     lambda_dg: float = 300.0
     lambda_s: float = 0.05
-    lambda_r: float = 0.0002
+    lambda_r: float = 0.0002    # the paper's; train.PER_PROFILE declares ours (R's gradient share, beyond the paper)
     identity: str = "diversity"  # which identity loss: IDENTITY_LOSSES
     triplet_margin: float = 0.2  # Our-tri: the paper gives none; FaceNet's margin, on unit embeddings
     # R_h = embedding_scale x our embedding, at VGGFace's feature norm, so lambda_R = 2e-4 weighs the R_h terms as
