@@ -44,6 +44,24 @@ def test_the_mask_supervised_rla_is_registered_and_ranked_beside_rla():
     assert {"rla", "rla-supervised"} <= set(B.method_names())
 
 
+def test_leaderboard_shows_hole_psnr_and_the_clean_input_columns_of_a_blind_restorer():
+    blind = _scores("blind", "restorer", {"sunglasses": 0.8, "hand": 0.7}, psnr=24)
+    for kind, hole in (("sunglasses", 14.0), ("hand", 16.0)):
+        blind.quality[kind].update(psnr_hole=hole, psnr_hole_ci=(hole - 1, hole + 1))
+    blind.clean_input = {"psnr_clean_input": 30.0, "psnr_clean_input_ci": (29.0, 31.0),
+                         "predicted_area_clean": 0.02, "predicted_area_clean_ci": (0.01, 0.03)}
+    occluded = _scores("occluded", "reference", {"sunglasses": 0.75, "hand": 0.75}, psnr=0)
+    for q in occluded.quality.values():
+        q.update(psnr_hole_occluded=5.0, psnr_hole_occluded_ci=(4.0, 6.0))
+    row = B.summary(blind)
+    assert row["hole PSNR"] == (15.0, 14.0, 16.0)
+    assert row["PSNR on clean input"] == (30.0, 29.0, 31.0)
+    assert row["mask area on clean"] == pytest.approx((2.0, 1.0, 3.0))
+    assert B.summary(occluded)["hole PSNR"][0] == 5.0
+    table = B.leaderboard([blind, occluded], B.Budget.for_profile("quick"), "quick")
+    assert {"hole PSNR", "PSNR on clean input", "mask area on clean"} <= {c.column for c in table.cells}
+
+
 def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
     scores = [_scores("weak", "restorer", {"sunglasses": 0.7, "hand": 0.6}, psnr=20),
               _scores("FROM", "recognizer", {"sunglasses": 0.99, "hand": 0.99}),

@@ -37,7 +37,7 @@ def test_template_split_disjoint(data_root):
 @pytest.mark.parametrize("kind", KINDS + GEOMETRIC)
 def test_every_kind_and_placement(kind, faces128):
     x, lm = faces128
-    for placement in [p for p in PLACEMENTS if p != "eyes" or kind not in KINDS]:  # eyes: geometric kinds only
+    for placement in PLACEMENTS:
         o = occlude(x, kind, 1.0, placement, landmarks=lm, seed=2, K=4, rotation=10)
         assert o.images.shape == x.shape and o.mask.shape == (len(x), 1, 128, 128)
         assert set(o.mask.unique().tolist()) <= {0.0, 1.0} and o.area.gt(0).all()

@@ -227,21 +227,10 @@ class LoadedMethod:
 
 
 def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, str]:
-    """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
-    ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
-    A ``registry.Trained`` wrapper (model + training history) is looked through."""
-    from .registry import Trained
+    """``occface.studies.compare.mask_predictor``: the mask a registered restorer computes on its way."""
+    from .studies.compare import mask_predictor as find
 
-    while isinstance(fn, Trained):
-        fn = fn.model
-    owner = getattr(fn, "__self__", None)
-    if callable(getattr(owner, "predict_mask", None)):
-        return owner.predict_mask, f"{type(owner).__name__}.predict_mask"
-    from .papers.rla.model import RLA
-
-    if isinstance(owner, RLA):
-        return (lambda images: owner.restore(images, channel="scores")[:, :1]), "RLA detection scores S^det"
-    return None, ""
+    return find(fn)
 
 
 _LOADED: dict[tuple[str, str], LoadedMethod] = {}  # one load per process: widgets re-created reuse models

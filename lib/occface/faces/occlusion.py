@@ -36,13 +36,14 @@ from .geometry import FROM_REGIONS, face_frame, rect_corners_box, semantic_place
 from .patterns import pattern_labels, proximate_patterns
 from .templates import KINDS, occluder_root, template_bank, template_names
 
-__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion", "occlude",
+__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "BLOCK_PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion", "occlude",
            "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
 
 RECTANGLES = ("block_black", "block_white", "block_noise")
 RLA_CATEGORIES = ("rla_quarter", "rla_left_half", "rla_right_half", "rla_upper", "rla_lower")
 GEOMETRIC = RECTANGLES + FROM_REGIONS + RLA_CATEGORIES
-PLACEMENTS = ("semantic", "random", "region", "eyes")  # "eyes": ID-GAN Fig. 4's block, rectangles only
+PLACEMENTS = ("semantic", "random", "region")
+BLOCK_PLACEMENTS = ("eyes",)  # for the geometric kinds only: ID-GAN Fig. 4's block over the eyes
 _CHUNK = 128  # images per window group: keeps each pass in cache
 ID_GAN_BLOCK = 48 / 128  # ID-GAN Sec. 4: 48x48 white blocks on 128x128 faces
 
@@ -72,9 +73,9 @@ def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templa
         raise ValueError(f"scale must be a positive number (FROM's S, e.g. 1.0, 2.0, 3.0), got {scale!r}")
     if not isinstance(rotation, (int, float, np.integer, np.floating)) or not math.isfinite(rotation):
         raise ValueError(f"rotation must be a finite number of degrees (OA-GAN uses 15), got {rotation!r}")
-    if placement not in PLACEMENTS:
-        raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS}")
-    if placement == "eyes" and kind in KINDS:
+    if placement not in PLACEMENTS + BLOCK_PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS + BLOCK_PLACEMENTS}")
+    if placement in BLOCK_PLACEMENTS and kind in KINDS:
         raise ValueError(f"placement 'eyes' centres a block on the eyes; use it with {RECTANGLES}, not {kind!r}")
     if templates not in ("train", "test", "all"):
         raise ValueError(f"templates must be 'train', 'test' or 'all', got {templates!r}")

@@ -262,6 +262,7 @@ class Scores:
     facenet: dict[str, dict] = field(default_factory=dict)
     quality: dict[str, dict] = field(default_factory=dict)
     identification: dict[str, dict] = field(default_factory=dict)
+    clean_input: dict = field(default_factory=dict)  # restorers: ``protocols.clean_input_quality``
     faces_per_second: float | None = None
     seconds: float = 0.0
 
@@ -321,6 +322,11 @@ def evaluate(c: Contestant, profile: str | Profile, budget: Budget, facenet: Cal
                 s.facenet[kind] = protocols.verification(p, occlusion=occ, max_pairs=budget.facenet_pairs,
                                                          embed=facenet, **ver, **act)
         s.identification[kind] = protocols.identification(p, occlusion=occ, **ident)
+    if c.role == "restorer":  # a blind de-occluder should leave a clean face alone
+        from .compare import mask_predictor
+
+        s.clean_input = protocols.clean_input_quality(c.fn, p, seed=seed, max_images=budget.quality_faces,
+                                                      predict_mask=mask_predictor(c.fn)[0])
     s.seconds = time.perf_counter() - started
     return s
 
@@ -363,7 +369,20 @@ def _quality_key(s: Scores, metric: str) -> str | None:
     return metric if s.role in ("restorer", "inpainter") else None
 
 
-COLUMNS = ("needs mask", "PSNR", "SSIM", "dlib accuracy", "dlib EER", "FaceNet accuracy", "FaceNet EER",
+def _clean_input_columns(clean_input: dict) -> dict[str, tuple]:
+    """PSNR of a blind restorer's output against the clean face it was given, and the share of that face its
+    mask marks as occluded (where it predicts one)."""
+    row = {}
+    if "psnr_clean_input" in clean_input:
+        row["PSNR on clean input"] = (clean_input["psnr_clean_input"], *clean_input["psnr_clean_input_ci"])
+    if "predicted_area_clean" in clean_input:
+        lo, hi = clean_input["predicted_area_clean_ci"]
+        row["mask area on clean"] = (100 * clean_input["predicted_area_clean"], 100 * lo, 100 * hi)
+    return row
+
+
+COLUMNS = ("needs mask", "PSNR", "hole PSNR", "SSIM", "PSNR on clean input", "mask area on clean", "dlib accuracy",
+           "dlib EER", "FaceNet accuracy", "FaceNet EER",
            "own-features accuracy", "own-features EER", "rank-1", "faces/s")
 
 
@@ -374,10 +393,11 @@ def summary(s: Scores, size: str = LEADERBOARD_SIZE) -> dict[str, tuple[float, f
     row: dict[str, tuple] = {}
     if s.role != "reference":
         row["needs mask"] = (float(s.needs_mask), None, None)
-    for metric in ("psnr", "ssim"):
+    for metric, column in (("psnr", "PSNR"), ("psnr_hole", "hole PSNR"), ("ssim", "SSIM")):
         key = _quality_key(s, metric)
-        if key and s.quality:
-            row[metric.upper()] = _macro(s.quality.values(), key, scale=1.0)
+        if key and s.quality and all(key in q for q in s.quality.values()):
+            row[column] = _macro(s.quality.values(), key, scale=1.0)
+    row.update(_clean_input_columns(s.clean_input))
     prefix = "own-features" if s.role == "recognizer" else "dlib"
     if at_size:
         row[f"{prefix} accuracy"] = _macro(at_size, "accuracy")
@@ -392,7 +412,8 @@ def summary(s: Scores, size: str = LEADERBOARD_SIZE) -> dict[str, tuple[float, f
     return {k: v for k, v in row.items() if v is not None}
 
 
-UNITS = {"needs mask": "1 = yes", "PSNR": "dB", "SSIM": "", "faces/s": "faces/s"}
+UNITS = {"needs mask": "1 = yes", "PSNR": "dB", "hole PSNR": "dB", "SSIM": "", "PSNR on clean input": "dB",
+         "mask area on clean": "% of the face", "faces/s": "faces/s"}
 
 
 def ranking(scores: Sequence[Scores]) -> list[Scores]:
@@ -422,7 +443,12 @@ def leaderboard(scores: Sequence[Scores], budget: Budget, profile: str | Profile
         f"Verification: {budget.pairs} View-2 pairs per kind (dlib) and {budget.facenet_pairs} (FaceNet), each "
         "image of a pair occluded in turn; EER and 10-fold accuracy. Rank-1: one clean gallery image and "
         f"{budget.probes} occluded probe(s) per person, {budget.people} people, 5 gallery draws, dlib. "
-        f"PSNR / SSIM on {budget.quality_faces} faces per kind.",
+        f"PSNR / SSIM on {budget.quality_faces} faces per kind; hole PSNR: PSNR inside the occluder's mask only "
+        "(where removal happens; the occluded row: the occluder itself).",
+        f"Blind restorers on {budget.quality_faces} clean faces: PSNR on clean input = PSNR of the output against "
+        "the clean face it was given (a de-occluder should leave it alone; an untouched face, infinite PSNR, is "
+        "left out of the mean); mask area on clean = % of the face its predicted mask (> 0.5) marks occluded, "
+        "for methods that predict one (OA-GAN's 1 - M, RLA's S^det).",
         "Intervals: the mean over kinds of each kind's 95 % bootstrap bounds (pairs or faces resampled), at least "
         "about as wide as an interval of the mean itself (conservative). Rank-1: +- s.d. over the gallery draws.",
         "needs mask = 1: an inpainter, given the true occluder mask at test time (an advantage the restorers do "
@@ -560,7 +586,8 @@ def key_numbers(scores: Sequence[Scores], digits: int = 1) -> list[str]:
         row = summary(s)
         parts = []
         for col, d in (("dlib accuracy", digits), ("dlib EER", digits), ("own-features accuracy", digits),
-                       ("FaceNet accuracy", digits), ("rank-1", digits), ("PSNR", 1), ("SSIM", 2)):
+                       ("FaceNet accuracy", digits), ("rank-1", digits), ("PSNR", 1), ("hole PSNR", 1),
+                       ("SSIM", 2)):
             if col in row:
                 parts.append(f"{col} {row[col][0]:.{d}f}")
         lines.append(f"{s.name:>12}: " + ", ".join(parts))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -31,6 +31,24 @@ def load_methods(names: Sequence[str], profile: str | Profile) -> tuple[dict, di
         fn = registry.inpainter(name, profile) if m.kind == "inpainter" else registry.restorer(name, profile)
         methods[name], seconds[name] = (m.kind, fn), time.perf_counter() - started
     return methods, seconds
+
+
+def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, str]:
+    """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
+    ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
+    A ``registry.Trained`` wrapper (model + training history) is looked through."""
+    from ..registry import Trained
+
+    while isinstance(fn, Trained):
+        fn = fn.model
+    owner = getattr(fn, "__self__", None)
+    if callable(getattr(owner, "predict_mask", None)):
+        return owner.predict_mask, f"{type(owner).__name__}.predict_mask"
+    from ..papers.rla.model import RLA
+
+    if isinstance(owner, RLA):
+        return (lambda images: owner.restore(images, channel="scores")[:, :1]), "RLA detection scores S^det"
+    return None, ""
 
 
 def _apply(kind: str, fn, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
