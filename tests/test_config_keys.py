@@ -43,7 +43,7 @@ def every_config(profile: str) -> dict[str, object]:
         out[f"id-gan-{identity}"] = IDGANTrainConfig.for_profile(profile, identity=identity)
     out["id-gan-diversity-paper-scale"] = IDGANTrainConfig.for_profile(profile, paper_scale=True)
     for arch, loss in (("lresnet", "cosface"), ("lresnet", "arcface"), ("lightcnn", "softmax")):
-        out[f"recognizer-{arch}-{loss}"] = RecognizerConfig.for_profile(arch, profile, loss=loss)
+        out[f"recognizer-{arch}-{loss}"] = RecognizerConfig.for_arch(arch, profile, loss=loss)
     return out
 
 

@@ -33,8 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ..faces.pairs import step_generator
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import composite
 from ..registry import Trained, register
 
@@ -64,6 +63,7 @@ class CoopNetsConfig(ProfileConfig):
 
     # quick/default: narrow nets and a larger generator lr for a CPU budget; the descriptor's lr halved (at 1e-3 its
     # energy gap f(Y_obs) - f(Y~) reached 1e7 within 150 quick steps, at 5e-4 about 3e5)
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(gen_width=8, des_width=8, batch=16, des_lr=5e-4, gen_lr=1e-3, infer_steps=30),
         "default": dict(gen_width=16, des_width=16, batch=32, des_lr=5e-4, gen_lr=1e-3, steps=1000),

@@ -33,8 +33,7 @@ from ..nn.adversarial import GANLoss
 from ..nn.blocks import ResidualBlock, conv_norm_act
 from ..nn.discriminators import PatchGAN
 from ..nn.gan import GANSteps
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import face_pairs
 from ..registry import Trained, register
 
@@ -60,6 +59,7 @@ class CycleGANConfig(ProfileConfig):
 
     # quick/default: narrow nets, fewer blocks, a larger lr (and at default fewer steps: ~0.4 s a step on one
     # CPU thread) for a CPU budget
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=8, disc_width=8, blocks=2, batch=8, lr=1e-3),
         "default": dict(width=16, disc_width=16, blocks=4, batch=8, lr=5e-4, steps=1000),

@@ -30,6 +30,7 @@ from ...nn.adversarial import GANLoss
 from ...nn.blocks import conv_norm_act
 from ...nn.discriminators import GlobalLocalCritic
 from ...nn.losses import spatial_discount
+from ...profiles import ProfileConfig
 
 IDENTITY_LOSSES = ("none", "diversity", "triplet", "centre")  # Our-w/oID, Our-wID, Our-tri, Our-cent
 # The paper's lambda_R = 0.0002 was set for VGGFace's identity features (fc7: 4096-D after ReLU, unnormalised),
@@ -41,7 +42,7 @@ OUR_EMBEDDING_NORM = 1.0
 
 # ## Configuration
 @dataclass
-class IDGANConfig:
+class IDGANConfig(ProfileConfig):
     """Network sizes and the loss weights of Sec. IV-A (``full`` = the paper's 128x128)."""
     image_size: int = 128
     width: int = 32             # channels of I's first layer (the paper gives none; DeepFill's cnum)
@@ -59,6 +60,8 @@ class IDGANConfig:
     # R_h = embedding_scale x our embedding, at VGGFace's feature norm, so lambda_R = 2e-4 weighs the R_h terms as
     # in the paper; 1.0 (``paper_scale``) = lambda_R on unit embeddings, where they pull ~1e-7 of L_I's gradient
     embedding_scale: float = VGGFACE_FEATURE_NORM / OUR_EMBEDDING_NORM
+    SHARED = {"image_size": "image_size"}
+    PER_PROFILE = {"quick": {}, "default": {}, "full": {}}  # sizes per profile: IDGANTrainConfig's table
 
     def __post_init__(self):
         if self.identity not in IDENTITY_LOSSES:

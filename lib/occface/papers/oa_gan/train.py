@@ -28,7 +28,7 @@ from torch import nn
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
 from ...nn.losses import PerceptualStyle
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig, get_profile
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import OAGAN, Discriminator, LossWeights, NetConfig, discriminator_losses, generator_losses
@@ -36,7 +36,7 @@ from .natural import OAGANData, load_data
 
 
 @dataclass(frozen=True)
-class OAGANConfig:
+class OAGANConfig(ProfileConfig):
     """Everything that shapes a trained OA-GAN. ``full`` is the paper's (128 px, Adam 1e-4, batch 48 and
     beta1 0.5 from the official code); ``quick`` / ``default`` shrink widths, batches and schedules."""
     profile: str
@@ -57,24 +57,17 @@ class OAGANConfig:
     max_train_images: int = 0
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0, **overrides) -> "OAGANConfig":
-        p = get_profile(profile)
-        table = dict(PER_PROFILE[p.name])
-        net = NetConfig(image_size=p.image_size, width=p.width, disc_width=p.width, **table.pop("net", {}))
-        return cls(p.name, net, max_train_images=p.max_train_images, seed=seed, **(table | overrides))
-
-
-PER_PROFILE: dict[str, dict] = {
-    # one CPU thread, < 60 s: tiny nets; FaceNet features (160 px chips, the main cost) on 1 face a step
-    "quick": dict(batch=8, steps=80, g_every=2, lr=4e-4, perceptual_batch=1, net=dict(res_blocks=2)),
-    # measured 16 min a model on the shared 2-core CPU (load ~8); a smaller run (batch 8, 600 batches, 1 face
-    # for Eqs. 4-5) left the predicted mask nearly empty (IoU 0.04 vs 0.37 here). Table IV trains six
-    "default": dict(batch=16, steps=800, g_every=2, lr=2e-4, perceptual_batch=2),
-    # the paper's sizes; official batch 48, G every 5th batch; 60k batches = 12k G updates (paper: 100+10 epochs
-    # of CelebA, not comparable on LFW's ~5k clean training photos)
-    "full": dict(batch=48, steps=60000, g_every=5),
-}
+    SHARED = {"profile": "name", "max_train_images": "max_train_images"}
+    PER_PROFILE = {
+        # one CPU thread, < 60 s: tiny nets; FaceNet features (160 px chips, the main cost) on 1 face a step
+        "quick": dict(batch=8, steps=80, g_every=2, lr=4e-4, perceptual_batch=1, net=dict(res_blocks=2)),
+        # measured 16 min a model on the shared 2-core CPU (load ~8); a smaller run (batch 8, 600 batches, 1 face
+        # for Eqs. 4-5) left the predicted mask nearly empty (IoU 0.04 vs 0.37 here). Table IV trains six
+        "default": dict(batch=16, steps=800, g_every=2, lr=2e-4, perceptual_batch=2),
+        # the paper's sizes; official batch 48, G every 5th batch; 60k batches = 12k G updates (paper: 100+10 epochs
+        # of CelebA, not comparable on LFW's ~5k clean training photos)
+        "full": dict(batch=48, steps=60000, g_every=5),
+    }
 
 
 @dataclass
