@@ -51,3 +51,16 @@ def test_every_config_class_of_the_library_uses_the_one_mechanism():
         assert isinstance(cfg, ProfileConfig), name
         # ID-GAN alone translates its variant keywords (identity, paper_scale) before calling the shared one
         assert "for_profile" not in vars(type(cfg)) or name.startswith("id-gan"), name
+
+
+def test_no_notebook_or_library_function_branches_on_a_profile_name():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"""(\.name\s*==\s*["'](quick|default|full)["']|\[\s*P\.name\s*\]|\.get\(\s*P\.name|"""
+                         r"""\[\s*(cfg|self)\.profile\s*\]|["'](quick|default|full)["']\s+if\s)""")
+    sources = [*root.glob("lib/occface/**/*.py"), *root.glob("notebooks/src/*.py")]
+    found = [f"{path.relative_to(root)}:{n}: {line.strip()}" for path in sources
+             for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, "profile-name branches (put the values in a ProfileConfig table):\n" + "\n".join(found)

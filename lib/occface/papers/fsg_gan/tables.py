@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ...eval.metrics import rank_k
+from ...profiles import ProfileConfig
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -37,6 +38,14 @@ class TestSet:
 
 
 CELEBA_STANDIN = "*"  # Set1-CelebA* / Set2-CelebA*: computed on the second half of the LFW test people
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """20: held-out people of Table 3's identification (one gallery image and five probes each)."""
+    identification_people: int
+    PER_PROFILE = {"quick": dict(identification_people=10), "default": dict(identification_people=100),
+                   "full": dict(identification_people=200)}
 
 
 def _half_of_the_people(identity: torch.Tensor, second: bool) -> np.ndarray:

@@ -13,6 +13,7 @@ ResNet (independent) and FaceNet, which is also R inside ID-GAN's training (mark
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from ... import registry
 from ...baselines import coopnets, deepfill, gfc, methods  # noqa: F401  (register PM, GFC, CL, CA)
 from . import registration  # noqa: F401  (registers the Our-* variants)
 from ...nn.identity import substitute_note
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig, get_profile
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -40,6 +41,27 @@ R_ROW = "FaceNet"  # the recognizer R inside ID-GAN's training (Eq. 6), marked i
 PAPER_ROW = {"centre loss": "CenterLoss", "SphereFace": "SphereFace", "ArcFace": "ArcFace", "FaceNet": "VGGFace"}
 NOTE_DATA = ("LFW only (no CelebA): ID-GAN trained on LFW identities outside View-2 folds 6-10, tested on the "
              "people of folds 6-10; blocks of {m}x{m} on {s}x{s} faces (48x48 on 128x128 in the paper)")
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """50: the columns and sizes of Tables II-III and Fig. 7 (at ``quick`` CL and CA are left out for time;
+    ``None`` = every test face / pair); Fig. 7: people x faces each (default: every held-out person with >= 20)."""
+    table2_methods: tuple[str, ...]
+    table2_images: int | None
+    table3_methods: tuple[str, ...]
+    table3_pairs: int | None
+    tsne_people: int
+    tsne_per_person: int
+    PER_PROFILE = {
+        "quick": dict(table2_methods=("OCC", "PM", "GFC", "Our-w/oID", "Our-wID"), table2_images=100,
+                      table3_methods=("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
+                      table3_pairs=30, tsne_people=8, tsne_per_person=8),
+        "default": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                        table3_pairs=None, tsne_people=37, tsne_per_person=10),
+        "full": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                     table3_pairs=None, tsne_people=37, tsne_per_person=10),
+    }
 
 
 def white_block_mask(images: torch.Tensor, side: int) -> torch.Tensor:

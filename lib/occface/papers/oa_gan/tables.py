@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ...eval.metrics import cosine_matrix, mean_interval, psnr, ssim
-from ...profiles import get_profile
+from ...profiles import ProfileConfig, get_profile
 from ...results import Cell
 from ...tables import Table
 from . import natural, published
@@ -24,11 +24,17 @@ from .natural import occlude_rotated
 from .train import OAGANConfig, TrainedOAGAN
 
 BASELINES = {"GFC": "gfc", "GnIpt": "deepfill", "PConv": "pconv", "CSA": "csa"}  # Table III -> registry
-EVAL_IMAGES = {"quick": 64, "default": 600, "full": 3000}
 THRESHOLD = 0.5  # the binarisation of Fig. 10 (c); the paper does not give its threshold
 RANKS = (1, 2, 3, 4, 5)  # Fig. 12
 # Sec. IV-E's recognizer: LightCNN-9 (Wu et al. train it with a plain softmax; ours is occface's cosine softmax)
 FIG12_RECOGNIZER = dict(arch="lightcnn", loss="softmax")
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """30: held-out synthetic test faces (x4 natural ones for Fig. 12) per profile."""
+    eval_images: int
+    PER_PROFILE = {"quick": dict(eval_images=64), "default": dict(eval_images=600), "full": dict(eval_images=3000)}
 
 
 def notes(cfg: OAGANConfig, data_note: str, features: str = "facenet") -> list[str]:
