@@ -75,9 +75,9 @@ class UnpairedFaces:
     clean: Tensor
 
     def batch(self, step: int, size: int, seed: int) -> tuple[Tensor, Tensor]:
-        g = step_generator(seed, step)
-        return (self.occluded[torch.randint(len(self.occluded), (size,), generator=g)],
-                self.clean[torch.randint(len(self.clean), (size,), generator=g)])
+        rng = step_generator(seed, step)
+        return (self.occluded[torch.randint(len(self.occluded), (size,), generator=rng)],
+                self.clean[torch.randint(len(self.clean), (size,), generator=rng)])
 
 
 def unpaired_faces(cfg: CycleGANConfig) -> UnpairedFaces:
@@ -126,11 +126,11 @@ class ImagePool(nn.Module):
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
-    def query(self, fakes: Tensor, g: torch.Generator) -> Tensor:
+    def query(self, fakes: Tensor, rng: torch.Generator) -> Tensor:
         if self.size == 0:
             return fakes
         out = fakes.detach().clone()
-        coin, slot = torch.rand(len(fakes), generator=g), torch.randint(self.size, (len(fakes),), generator=g)
+        coin, slot = torch.rand(len(fakes), generator=rng), torch.randint(self.size, (len(fakes),), generator=rng)
         for i in range(len(fakes)):
             n = int(self.count)
             if n < self.size:

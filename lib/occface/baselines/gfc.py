@@ -142,8 +142,8 @@ class GFCGenerator(nn.Module):
 
     def predict(self, images: Tensor, mask: Tensor, seed: int = 0) -> Tensor:
         """[0,1] in and out: the hole filled with U(-1,1) noise from a fixed seed (so a call is deterministic)."""
-        g = torch.Generator().manual_seed(seed)
-        noise = torch.rand(images.shape, generator=g).to(images) * 2 - 1
+        rng = torch.Generator().manual_seed(seed)
+        noise = torch.rand(images.shape, generator=rng).to(images) * 2 - 1
         return (self(fill_noise(images * 2 - 1, mask, noise), mask) + 1) / 2
 
 

@@ -27,7 +27,7 @@ from ..faces.align import similarity_matrix
 from ..nn.backbones import LightCNN9, LResNetIR
 from ..nn.margins import CENTRE_LOSS, LOSSES, CentreLoss, MarginSoftmax
 from ..paths import cache_dir
-from ..profiles import Profile, ProfileConfig, get_profile
+from ..profiles import Profile, ProfileConfig
 
 # ----------------------------------------------------------------------------------------- dlib evaluator
 

@@ -24,12 +24,11 @@ from torch import nn
 
 from .blocks import conv_norm_act
 from ..paths import cache_dir
-from ..profiles import Profile, ProfileConfig, get_profile
+from ..profiles import Profile, ProfileConfig
 from ..faces.align import model_path, template
 
 CLASSES = ("background", "skin", "left_brow", "right_brow", "left_eye", "right_eye", "nose", "upper_lip",
            "lower_lip", "inner_mouth")  # "left" = the image's left, as occface.faces.align
-GFC_CLASSES = 11  # GFC's parser: Helen's 11 labels = ours + hair (merged into background here)
 PREDICTOR_SIZE = 128  # dlib's predictor sees faces upsampled to at least this side (its training faces are large)
 CACHE_VERSION = "lm68-v1"
 PARSER_VERSION = "parser-v3"  # bump when the parser or its training changes (checkpoint key)

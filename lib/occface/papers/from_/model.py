@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import ProfileConfig
 
 MASKS = ("none", "3d", "2d", "fc")
 PATTERN_HEADS = ("cls", "reg")

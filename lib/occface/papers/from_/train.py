@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
 
@@ -103,10 +103,10 @@ def _fit(name: str, model: FROMNet, head: MarginSoftmax, faces: Faces, recipe: F
     n = len(faces.images)
 
     def step_fn(step: int) -> dict[str, float]:
-        g = step_generator(recipe.seed, step)
-        idx = torch.randint(n, (recipe.batch,), generator=g)
+        rng = step_generator(recipe.seed, step)
+        idx = torch.randint(n, (recipe.batch,), generator=rng)
         x = faces.images[idx]
-        flip = torch.rand(recipe.batch, generator=g) < 0.5   # horizontal flips, as the official loader
+        flip = torch.rand(recipe.batch, generator=rng) < 0.5   # horizontal flips, as the official loader
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         target = None
         if occluded:

@@ -5,7 +5,6 @@ with V frozen; Adam 1e-4, beta = (0.5, 0.999) at ``full``. Each phase is one che
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +14,7 @@ from torch import nn
 from ...faces.occlusion import KINDS, occlude
 from ...faces.pairs import TrainingPairs
 from ...nn.gan import GANSteps
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import (FSGGAN, Generator, LossWeights, StructureVAE, discriminator, discriminator_loss,
@@ -133,15 +132,10 @@ class LazyPairs:
         return self.data.batch(step, size, seed)
 
 
-def identity_network() -> nn.Module | None:
-    """F of Eq. 6: FaceNet from ``occface.nn.identity`` (in place of LightCNN); None, with a warning, where
-    that module is not installed yet (L_ip is then left out and the checkpoint says so)."""
-    try:
-        from ...nn.identity import identity_network as build
-    except ModuleNotFoundError:
-        warnings.warn("occface.nn.identity is not available: FSG-GAN trains without L_ip (Eq. 6)",
-                      RuntimeWarning, stacklevel=2)
-        return None
+def identity_network() -> nn.Module:
+    """F of Eq. 6: FaceNet from ``occface.nn.identity`` (in place of LightCNN)."""
+    from ...nn.identity import identity_network as build
+
     return build()
 
 

@@ -190,17 +190,9 @@ class Recognizer(nn.Module):
         return self.features(images)[0]
 
 
-@torch.no_grad()
-def identity_centres(recognizer: Recognizer, images: Tensor, identity: Tensor, classes: int | None = None,
-                     batch: int = 64) -> Tensor:
-    """Eq. 5: f_id = mean of R_h(Y_i) over the clean training faces of identity id -> (C, D). Plain means of
-    the embeddings, not re-normalised (Eq. 5 is a mean)."""
-    feats = torch.cat([recognizer.high(chunk) for chunk in images.split(batch)])
-    return centres_from_features(feats, identity, classes)
-
-
 def centres_from_features(feats: Tensor, identity: Tensor, classes: int | None = None) -> Tensor:
-    """Eq. 5 on precomputed features (N, D) -> (C, D); a class without images gets a zero centre."""
+    """Eq. 5: f_id = mean of R_h(Y_i) over the clean training faces of identity id, from the features (N, D)
+    -> (C, D); a class without images gets a zero centre. Plain means, not re-normalised (Eq. 5 is a mean)."""
     classes = int(identity.max()) + 1 if classes is None else classes
     sums = torch.zeros(classes, feats.shape[1], dtype=feats.dtype).index_add_(0, identity, feats)
     counts = torch.bincount(identity, minlength=classes).clamp_min(1).to(feats.dtype)

@@ -19,7 +19,7 @@ from ...faces.data import Faces
 from ...faces.occlusion import occlude
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import Profile, ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import (IDGAN, IDGANConfig, Recognizer, Triplets, centres_from_features, discriminator_loss,

@@ -17,7 +17,6 @@ Schedules (``schedule``):
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,7 +27,7 @@ from torch import nn
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
 from ...nn.losses import PerceptualStyle
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import OAGAN, Discriminator, LossWeights, NetConfig, discriminator_losses, generator_losses
@@ -107,14 +106,10 @@ def training_data(size: int, max_images: int, seed: int, attributes: bool) -> OA
     return load_data(size, max_images=max_images, seed=seed, attributes=attributes)
 
 
-def _feature_network() -> tuple[nn.Module | None, str]:
-    """``occface.nn.identity.feature_network()`` (FaceNet, CASIA-WebFace), or None with a warning."""
-    try:
-        from ...nn.identity import feature_network
-    except ImportError as err:
-        warnings.warn(f"OA-GAN: occface.nn.identity is not available ({err}); training without the perceptual "
-                      "and style losses (Eqs. 4-5)", RuntimeWarning, stacklevel=3)
-        return None, "none"
+def _feature_network() -> tuple[nn.Module, str]:
+    """``occface.nn.identity.feature_network()`` (FaceNet, CASIA-WebFace) and its name for the checkpoint key."""
+    from ...nn.identity import feature_network
+
     return feature_network(), "facenet"
 
 
@@ -174,17 +169,17 @@ def _step_fn(cfg: OAGANConfig, trainer: Trainer, data: OAGANData, ps: Perceptual
     dev = trainer.device
 
     def step(i: int) -> dict[str, float]:
-        g = step_generator(cfg.seed, i)
+        rng = step_generator(cfg.seed, i)
         attrs = known = gt = None
         if natural[i]:
-            x, real = (t.to(dev) for t in data.natural_batch(g, cfg.batch))
+            x, real = (t.to(dev) for t in data.natural_batch(rng, cfg.batch))
         else:
-            b = data.paired_batch(g, cfg.batch)
+            b = data.paired_batch(rng, cfg.batch)
             x, gt = b.occluded.to(dev), b.clean.to(dev)
             real = gt
             if b.attrs is not None:
                 attrs, known = b.attrs.to(dev), b.known.to(dev)
-        alpha = torch.rand(cfg.batch, 1, 1, 1, generator=g).to(dev)
+        alpha = torch.rand(cfg.batch, 1, 1, 1, generator=rng).to(dev)
         update_g = (i + 1) % cfg.g_every == 0
         with torch.set_grad_enabled(update_g):
             out = gen(x)

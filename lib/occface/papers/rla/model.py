@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import ProfileConfig
 
 
 # ## Configuration

@@ -16,7 +16,7 @@ from ...faces.pairs import MixedOcclusion, TrainingPairs, occlude_mixed
 from ...nn.adversarial import GANLoss
 from ...nn.discriminators import DCGANDiscriminator
 from ...nn.gan import set_requires_grad
-from ...profiles import Profile, ProfileConfig, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .baselines import SSDA, Autoencoder, PCARestorer, SRCRestorer
