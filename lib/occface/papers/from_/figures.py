@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...eval import metrics as M
+from ...eval import metrics
 from ...faces.data import load_faces
 from ...faces.occlusion import proximate_patterns
 from ...faces.pairs import occlude_mixed
@@ -50,7 +50,7 @@ def fig9(exp: FROMExperiment):
     names = [faces.names[p].replace("_", " ") for p in people]
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     for ax, m in zip(axes, MAIN):
-        M.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m)
+        metrics.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m)
     return fig
 
 

@@ -20,7 +20,7 @@ from ...faces.data import Faces
 from ...faces.occlusion import occlude
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import (IDGAN, IDGANConfig, Recognizer, Triplets, centres_from_features, discriminator_loss,
@@ -28,7 +28,7 @@ from .model import (IDGAN, IDGANConfig, Recognizer, Triplets, centres_from_featu
 
 
 @dataclass
-class IDGANTrainConfig:
+class IDGANTrainConfig(ProfileConfig):
     """Schedule of one ID-GAN variant; ``full`` follows Sec. IV-A where it says, smaller profiles shrink."""
     profile: str
     model: IDGANConfig
@@ -45,40 +45,37 @@ class IDGANTrainConfig:
     recognizer: str = "facenet"  # names R in the checkpoint key (occface.nn.identity's network)
     seed: int = 0
 
+    SHARED = {"profile": "name"}
+    # lambda_R (beyond the paper, which sets 2e-4 for VGGFace): declared so that R's gradient on I's output image
+    # is 5-10 % of L_I's (IDENTITY_SHARE_TARGET) with I at its seeded initialisation, measured on validation
+    # people (identity_share, then lambda_r_for_share at the 7.5 % midpoint). At the paper's 2e-4 (R_h x 100) R
+    # pulled with 2.3 % (quick, R on 1 face of 8) and 0.80 % (default, 4 faces of 16) of L_I's image gradient.
+    PER_PROFILE = {
+        # CPU profiles: a larger learning rate than the paper's for their few steps, and R (a 160x160
+        # Inception-ResNet, ~0.35 s a face forward and backward on one thread) on one face a step at quick,
+        # four at default (an identity term measured on one face a step is mostly noise)
+        "quick": dict(model=dict(width=8, critic_width=8, lambda_r=6.6e-4), steps=80, batch=8, identity_batch=1,
+                      lr_g=1e-3, lr_d=1e-3, max_train_images=240),
+        "default": dict(model=dict(width=16, critic_width=16, lambda_r=1.9e-3), steps=800, batch=16,
+                        identity_batch=4, lr_g=5e-4, lr_d=5e-4, max_train_images=2000),
+        # the paper's lr and betas; it gives neither batch size nor iterations (ours: ~12 epochs of CelebA-sized
+        # data). lambda_R: default's, not yet measured at 128 px (the identity-weight table at full measures
+        # it); 3,800 of the 4,194 training-split faces, so whole training people are left for validation
+        "full": dict(model=dict(width=32, critic_width=64, lambda_r=1.9e-3), steps=60000, batch=32,
+                     max_train_images=3800),
+    }
+
     @classmethod
-    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0,
-                    paper_scale: bool = False) -> IDGANTrainConfig:
-        """``paper_scale``: R_h is our unit-norm embedding as it is (see ``IDGANConfig.embedding_scale``); lambda_R
+    def for_profile(cls, profile: str | Profile, identity: str = "diversity", paper_scale: bool = False,
+                    **overrides) -> IDGANTrainConfig:
+        """The shared ``ProfileConfig.for_profile`` with ID-GAN's variant keywords put into the model's config.
+        ``paper_scale``: R_h is our unit-norm embedding as it is (see ``IDGANConfig.embedding_scale``); lambda_R
         is the profile's declared one (``PER_PROFILE``). Our-w/oID has no R: its scale is 1 and its lambda_R the
         paper's, so its checkpoint key never moves with R's settings."""
-        p = get_profile(profile)
-        table = dict(PER_PROFILE[p.name])
-        model = IDGANConfig(image_size=p.image_size, identity=identity, **table.pop("model"))
-        if paper_scale or identity == "none":
-            model = dataclasses.replace(model, embedding_scale=1.0)
-        if identity == "none":  # no R: its weight stays the paper's, so Our-w/oID's key does not move with it
-            model = dataclasses.replace(model, lambda_r=IDGANConfig.lambda_r)
-        return cls(p.name, model, seed=seed, **table)
-
-
-# lambda_R (beyond the paper, which sets 2e-4 for VGGFace): declared so that R's gradient on I's output image is
-# 5-10 % of L_I's (IDENTITY_SHARE_TARGET) with I at its seeded initialisation, measured on validation people
-# (identity_share, then lambda_r_for_share at the 7.5 % midpoint). At the paper's 2e-4 (R_h x 100) R pulled with
-# 2.3 % (quick, R on 1 face of 8) and 0.80 % (default, 4 faces of 16) of L_I's image gradient.
-PER_PROFILE: dict[str, dict] = {
-    # CPU profiles: a larger learning rate than the paper's for their few steps, and R (a 160x160
-    # Inception-ResNet, ~0.35 s a face forward and backward on one thread) on one face a step at quick, four
-    # at default (an identity term measured on one face a step is mostly noise)
-    "quick": dict(model=dict(width=8, critic_width=8, lambda_r=6.6e-4), steps=80, batch=8, identity_batch=1,
-                  lr_g=1e-3, lr_d=1e-3, max_train_images=240),
-    "default": dict(model=dict(width=16, critic_width=16, lambda_r=1.9e-3), steps=800, batch=16, identity_batch=4,
-                    lr_g=5e-4, lr_d=5e-4, max_train_images=2000),
-    # the paper's lr and betas; it gives neither batch size nor iterations (ours: ~12 epochs of CelebA-sized
-    # data). lambda_R: default's, not yet measured at 128 px (the identity-weight table at full measures it);
-    # 3,800 of the 4,194 training-split faces, so whole training people are left for validation
-    "full": dict(model=dict(width=32, critic_width=64, lambda_r=1.9e-3), steps=60000, batch=32,
-                 max_train_images=3800),
-}
+        model = {"identity": identity} | ({"embedding_scale": 1.0} if paper_scale or identity == "none" else {})
+        if identity == "none":  # no R: its weight stays the paper's
+            model["lambda_r"] = IDGANConfig.lambda_r
+        return super().for_profile(profile, **overrides | {"model": model | overrides.get("model", {})})
 
 
 @dataclass
