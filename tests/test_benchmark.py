@@ -220,3 +220,20 @@ def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_roo
     with_from = B.real_occlusion_table(rows + [B.Contestant("FROM", "recognizer", embed, size=(28, 24))], sets)
     assert list(with_from.values())[-1] == "FROM" and seen["shape"] == (28, 24)
     assert B.real_occlusion_table(rows, {}) is None
+
+
+def test_clean_input_table_reads_a_restorers_own_mask(data_root):
+    from occface.studies.compare import clean_input_table
+
+    class Masker:
+        def restore(self, images):
+            return images * 0.9
+
+        def predict_mask(self, images):
+            return torch.zeros_like(images[:, :1])
+
+    table = clean_input_table("quick", {"masker": Masker().restore, "identity": lambda x: x}, max_images=6)
+    cells = {(c.row, c.column): c for c in table.cells}
+    assert cells["masker", "mask area on clean"].ours == 0.0
+    assert 10 < cells["masker", "PSNR on clean input"].ours < 40
+    assert cells["identity", "mask area on clean"].ours is None
