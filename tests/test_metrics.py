@@ -202,7 +202,8 @@ def test_masked_psnr_matches_skimage_on_the_masked_pixels():
         assert values[i] == pytest.approx(peak_signal_noise_ratio(clean[i][m], restored[i][m], data_range=1.0))
     assert metrics.masked_psnr(restored, clean, mask) == pytest.approx(values.mean())
     full = np.ones((3, 1, 16, 16))
-    assert np.allclose(metrics.masked_psnr(restored, clean, full, per_image=True), metrics.psnr(restored, clean, per_image=True))
+    assert np.allclose(metrics.masked_psnr(restored, clean, full, per_image=True),
+                       metrics.psnr(restored, clean, per_image=True))
 
 
 def test_masked_psnr_of_an_empty_mask_is_nan_and_left_out():

@@ -249,15 +249,17 @@ for c in claims:
 from occface import methods as registry
 from occface.studies import compare
 
-clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P) for name in ("rla", "ip-rla", "rla-supervised")})
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("rla", "ip-rla", "rla-supervised")})
 clean_input.write(res)
 clean_input.frame()
 
 # %% [markdown]
 # ## Try it
 # RLA, IP-RLA and `rla-supervised` (the mask-supervised detector above, beyond the paper) on one held-out face,
-# live: pick the face, the occluder kind, its size, position and rotation (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
-# photo of the person). The same widget with every method is in `60_benchmark`.
+# live: pick the face, the occluder kind, its size, position and rotation (the blend shows where the detector
+# looks; PSNR / SSIM against the clean face and dlib's distance to another photo of the person). The same
+# widget with every method is in `60_benchmark`.
 
 # %%
 from occface import widgets

@@ -145,7 +145,8 @@ print(f"paper, Set1-LFW: FSG-GAN {published.psnr_01(published.TABLE2['FSG-GAN'][
 from occface import methods as registry
 from occface.studies import compare
 
-clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P) for name in ("fsg-gan", "fsg-gan-official")})
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("fsg-gan", "fsg-gan-official")})
 clean_input.write(res)
 clean_input.frame()
 

@@ -425,4 +425,5 @@ def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Emb
     return out
 
 
-__all__ = ["verification", "identification", "image_quality", "clean_input_quality", "quality_intervals", "real_occlusions", "score_summary", "load_folder"]
+__all__ = ["verification", "identification", "image_quality", "clean_input_quality", "quality_intervals",
+           "real_occlusions", "score_summary", "load_folder"]

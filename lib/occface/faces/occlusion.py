@@ -36,8 +36,8 @@ from .geometry import FROM_REGIONS, face_frame, rect_corners_box, semantic_place
 from .patterns import pattern_labels, proximate_patterns
 from .templates import KINDS, occluder_root, template_bank, template_names
 
-__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "BLOCK_PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion", "occlude",
-           "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
+__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "BLOCK_PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion",
+           "occlude", "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
 
 RECTANGLES = ("block_black", "block_white", "block_noise")
 RLA_CATEGORIES = ("rla_quarter", "rla_left_half", "rla_right_half", "rla_upper", "rla_lower")
