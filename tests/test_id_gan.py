@@ -254,3 +254,18 @@ def test_paper_scale_switch_and_the_vggface_rule():
     assert T.IDGANTrainConfig.for_profile("quick", identity="none").model.embedding_scale == 1.0  # no R
     with pytest.raises(ValueError, match="no identity term"):
         T.identity_share(T.IDGANTrainConfig.for_profile("quick", identity="none"))
+
+
+def test_paired_claims_judge_the_paired_difference_against_zero():
+    from occface.papers.id_gan.tables import paired_claims
+    from occface.results import Cell
+    from occface.tables import Table
+
+    cells = [Cell("dlib", "random: Our-wID - Our-w/oID", 2.0, unit="points", ci_low=0.5, ci_high=3.5),
+             Cell("dlib", "eyes: Our-wID - Our-w/oID", -2.0, unit="points", ci_low=-3.0, ci_high=-0.5),
+             Cell("FaceNet", "random: Our-wID - Our-w/oID", 1.0, unit="points", ci_low=-1.0, ci_high=3.0),
+             Cell("dlib", "random: McNemar p", 0.01, unit="")]
+    found = {c.text: c.status for c in paired_claims(Table("paired_wid", cells, "t"))}
+    assert found == {"Our-wID > Our-w/oID (paired, dlib, random block)": "holds",
+                     "Our-wID > Our-w/oID (paired, dlib, eyes block)": "does not hold",
+                     "Our-wID > Our-w/oID (paired, FaceNet, random block)": "within noise"}

@@ -165,13 +165,14 @@ silhouette.frame()
 # ## Claims
 # The paper's orderings judged on our 95 % intervals (`occface.claims`): a claim *holds* only when the two
 # intervals do not overlap in the claimed order, *does not hold* when they do not overlap the other way, and
-# is *within noise* otherwise. The FaceNet row is R itself, so it is no independent judge of Our-wID.
+# is *within noise* otherwise. The FaceNet row is R itself, so it is no independent judge of Our-wID. The
+# "paired" claims judge Our-wID against Our-w/oID on the paired difference (its interval against zero).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 from occface.claims import write_claims
 
-claims = tables.claims(table2, table3, silhouette)
+claims = tables.claims(table2, table3, silhouette, paired)
 write_claims(res, claims, title="ID-GAN's orderings (higher is better)")
 for c in claims:
     print(f"{c.status:14s} {c.text}")

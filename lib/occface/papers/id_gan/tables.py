@@ -308,12 +308,14 @@ def examples(profile: str | Profile, methods: Sequence[str], n: int = 6, seed: i
     return rows
 
 
-def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
+def claims(table2: Table, table3: Table, fig7: Table | None = None, paired: Table | None = None) -> list:
     """The paper's orderings (``occface.claims``): Our-wID above Our-w/oID in accuracy under each recognizer
     and on the average (the average's interval is the conservative mean of the rows' bounds); Our-wID above PM
     and OCC in average accuracy, and so every other generative method (GFC, CL, CA, our variants); Our-wID's
     PSNR and SSIM above every other inpainter's (Table II); and, with Fig. 7's
-    silhouettes, Our-wID's identity clusters tighter than Our-w/oID's and OCC's ("most aggregation")."""
+    silhouettes, Our-wID's identity clusters tighter than Our-w/oID's and OCC's ("most aggregation"); with
+    :func:`paired_table`, Our-wID above Our-w/oID judged on the paired difference (holds when its interval lies
+    above 0, does not hold when below), per recognizer and block placement."""
     from ...claims import Claim, Estimate, mean_estimate
 
     rows = [r for r in dict.fromkeys(c.row for c in table3.cells) if r != "Average"]
@@ -333,8 +335,26 @@ def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
     out += [Claim(f"Our-wID > {o} (Table II {metric})", table2.estimate(metric, "Our-wID"),
                   table2.estimate(metric, o), better="higher", unit=unit)
             for metric, unit in (("PSNR", "dB"), ("SSIM", "")) for o in others]
+    if paired is not None:
+        out += paired_claims(paired)
     if fig7 is not None:
         for row in dict.fromkeys(c.row for c in fig7.cells):
             out += [Claim(f"Our-wID > {o} (Fig. 7 {row})", fig7.estimate(row, "Our-wID"), fig7.estimate(row, o),
                           better="higher", unit="") for o in ("Our-w/oID", "OCC")]
+    return out
+
+
+def paired_claims(paired: Table, a: str = "Our-wID", b: str = "Our-w/oID") -> list:
+    """``a`` > ``b`` from :func:`paired_table`'s differences: the paired difference against zero (its interval
+    above 0 holds, below 0 does not hold), one claim per recognizer and placement."""
+    from ...claims import Claim, Estimate
+
+    suffix = f": {a} - {b}"
+    out = []
+    for cell in paired.cells:
+        if cell.column.endswith(suffix):
+            placement = cell.column[: -len(suffix)]
+            difference = Estimate(f"{a} - {b} (points)", cell.ours, cell.ci_low, cell.ci_high)
+            out.append(Claim(f"{a} > {b} (paired, {cell.row}, {placement} block)", difference,
+                             Estimate("no difference", 0.0, 0.0, 0.0), better="higher", unit="points"))
     return out
