@@ -269,4 +269,5 @@ def parsing_figure(parser: nn.Module, images: torch.Tensor, labels: torch.Tensor
 
     images, labels = images[:n], labels[:n]
     return image_grid({"face": images, "landmark polygons": colorize(labels),
-                       "parser": colorize(parse(parser, images))})
+                       "parser": colorize(parse(parser, images))},
+                      title="Face parser on held-out faces: its labels (landmark polygons) and its output")

@@ -115,4 +115,5 @@ def fig5(exp: FROMExperiment, n: int = 8):
     axes[0, 0].set_ylabel("Occ-LFW-1.5")
     axes[1, 0].set_ylabel("predicted")
     fig.suptitle(f"Fig. 5 style: predicted occlusion patterns (K={K})")
+    fig.tight_layout()  # after the suptitle, so it does not overprint the first row's titles
     return fig
