@@ -67,7 +67,9 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     tick labels, legends, suptitle): what a reader cannot read. Uses the figure's own renderer extents."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text)  # a legend's TextArea wraps a Text: the Text alone counts
              if t.get_visible() and str(t.get_text()).strip() and t.figure is not None]
     boxes = [(t, t.get_window_extent(renderer)) for t in texts]
     boxes = [(t, b) for t, b in boxes if b.width > 0 and b.height > 0]
