@@ -221,26 +221,27 @@ def fig9(variants: dict[str, Method], test: TestSet, n: int = 8):
     with torch.no_grad():
         rows = {"occluded": occ, **{row: method(occ, mask).clamp(0, 1) for row, method in variants.items()},
                 "ground truth": test.clean[shown]}
-    return image_grid(rows)
+    return image_grid(rows, title="Table 4's variants on the same Set2-LFW faces (unseen occluder templates)")
 
 
 def fig7(methods: dict[str, Method | None], sets: dict[str, TestSet], n: int = 4):
-    """Fig. 7: every compared method (rows) on the same faces of each test set (column blocks)."""
+    """Fig. 7: every compared method (rows) on the same faces of each test set (column blocks of ``n``, two
+    sets a block). The "Occluded image" method (the input itself) is the "occluded" row, not a second one."""
     from ...plots import image_grid
 
     shown = slice(0, n)
-    rows: dict[str, list[torch.Tensor]] = {"occluded": [], **{r: [] for r, m in methods.items() if m},
-                                           "ground truth": []}
+    methods = {row: m for row, m in methods.items() if m is not None and row != "Occluded image"}
+    rows: dict[str, list[torch.Tensor]] = {"occluded": [], **{r: [] for r in methods}, "ground truth": []}
     with torch.no_grad():
         for s in sets.values():
             occ, mask = s.occluded[shown], s.mask[shown]
             rows["occluded"].append(occ)
             for row, method in methods.items():
-                if method is not None:
-                    rows[row].append(method(occ, mask).clamp(0, 1))
+                rows[row].append(method(occ, mask).clamp(0, 1))
             rows["ground truth"].append(s.clean[shown])
     titles = [f"{name} #{i + 1}" for name in sets for i in range(n)]
-    return image_grid({row: torch.cat(v) for row, v in rows.items()}, titles, size=0.9, fontsize=6)
+    return image_grid({row: torch.cat(v) for row, v in rows.items()}, titles, size=0.9, max_columns=2 * n,
+                      title="Every compared method on the same faces of each test set")
 
 
 def claims(table2: Table, table3: Table, table4: Table) -> list:
