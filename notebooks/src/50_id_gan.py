@@ -136,7 +136,7 @@ print("paper, Table III (VGGFace2 row):", dict(zip(published.TABLE3_COLUMNS, pub
 # eyes (Fig. 4).
 
 # %%
-paired = tables.paired_table(P, max_pairs=60 if P.name == "quick" else None)
+paired = tables.paired_table(P, max_pairs=knobs.paired_pairs)
 paired.write(res)
 paired.frame()
 

@@ -55,14 +55,15 @@ class Knobs(ProfileConfig):
     table3_pairs: int | None
     tsne_people: int
     tsne_per_person: int
+    paired_pairs: int | None  # View-2 pairs of the paired Our-wID vs Our-w/oID test (None = all)
     PER_PROFILE = {
         "quick": dict(table2_methods=("OCC", "PM", "GFC", "Our-w/oID", "Our-wID"), table2_images=100,
                       table3_methods=("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
-                      table3_pairs=30, tsne_people=8, tsne_per_person=8),
+                      table3_pairs=30, tsne_people=8, tsne_per_person=8, paired_pairs=60),
         "default": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
-                        table3_pairs=None, tsne_people=37, tsne_per_person=10),
+                        table3_pairs=None, tsne_people=37, tsne_per_person=10, paired_pairs=None),
         "full": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
-                     table3_pairs=None, tsne_people=37, tsne_per_person=10),
+                     table3_pairs=None, tsne_people=37, tsne_per_person=10, paired_pairs=None),
     }
 
 
