@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from occface.runtime import seed_everything
-from occface.train import (CheckpointRefusedError, CorruptCheckpointWarning, Trainer, TrainingDivergedError,
-                           checkpoint_path, load_checkpoint, save_checkpoint)
+from occface.train import (CheckpointKeyError, CheckpointRefusedError, CorruptCheckpointWarning, Trainer,
+                           TrainingDivergedError, checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint)
 
 
 def _setup(path, steps=40):
@@ -201,3 +201,39 @@ def test_divergence_names_a_partial_checkpoint_only_when_it_is_good(tmp_path):
     trainer, _, optim = _trainer(tmp_path / "f.pt")
     with pytest.raises(TrainingDivergedError, match="no partial checkpoint with finite weights"):
         trainer.fit(_per_step_batches(trainer, optim, nan_from=20))
+
+
+def test_a_checkpoint_copied_over_another_configs_file_is_refused_naming_both_keys(tmp_path):
+    """Issue 26, case 9: a checkpoint was trusted by its file name (an ablation's copied over the main model's
+    was reused as 'finished'). Now the key stored inside it must match the name's."""
+    main, ablation = tmp_path / "oa_gan-aaaaaaaaaaaa.pt", tmp_path / "oa_gan-bbbbbbbbbbbb.pt"
+    trainer, _, optim = _trainer(ablation)
+    trainer.fit(_per_step_batches(trainer, optim))
+    assert load_checkpoint(ablation)["key"] == "oa_gan-bbbbbbbbbbbb"
+    main.write_bytes(ablation.read_bytes())
+    trainer, _, optim = _trainer(main)
+    with pytest.raises(CheckpointKeyError, match=r"oa_gan-bbbbbbbbbbbb.*oa_gan-aaaaaaaaaaaa"):
+        trainer.fit(_per_step_batches(trainer, optim))
+    assert main.exists()  # refused, not moved aside or overwritten
+
+
+def test_a_checkpoint_without_a_stored_key_is_taken_by_its_name(tmp_path):
+    """Checkpoints written before keys were stored keep working (their name is the config's hash)."""
+    path = tmp_path / "toy-cccccccccccc.pt"
+    trainer, model, optim = _trainer(path)
+    trainer.fit(_per_step_batches(trainer, optim))
+    reference = _weights(model)
+    payload = load_checkpoint(path)
+    del payload["key"]
+    save_checkpoint(path, payload)
+    trainer, model, optim = _trainer(path)
+    trainer.fit(lambda step: pytest.fail("an old checkpoint must be reused, not retrained"))
+    assert _same(_weights(model), reference)
+
+
+def test_the_stored_key_of_a_partial_checkpoint_is_its_finished_files_key(tmp_path):
+    path = tmp_path / "toy-dddddddddddd.pt"
+    trainer, _, optim = _trainer(path)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(_per_step_batches(trainer, optim, crash_at=25))
+    assert load_checkpoint(tmp_path / "toy-dddddddddddd.partial.pt")["key"] == checkpoint_key(path) == "toy-dddddddddddd"
