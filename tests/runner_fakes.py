@@ -27,15 +27,25 @@ def execute_notebook(input_path, output_path, parameters=None, cwd=None, **kwarg
         with open(log, "a") as handle:
             handle.write(json.dumps({"pid": os.getpid(), "cwd": cwd, "results": str(staging),
                                      "data": os.environ.get("OCCFACE_DATA"),
-                                     "cache": os.environ.get("OCCFACE_CACHE")}) + "\\n")
+                                     "cache": os.environ.get("OCCFACE_CACHE"),
+                                     "notebook": Path(input_path).name,
+                                     "timeout": kwargs.get("execution_timeout")}) + "\\n")
     folder = staging / parameters["profile"] / "tour"
     folder.mkdir(parents=True, exist_ok=True)
     time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
     gate, deadline = os.environ.get("FAKE_GATE"), time.time() + 120
     while gate and not Path(gate).exists() and time.time() < deadline:  # held open until the test says so
         time.sleep(0.05)
-    (folder / "table1.csv").write_text(f"written by {os.getpid()}\\n")
+    for table in os.environ.get("FAKE_TABLES", "table1").split(","):  # content: the writer's PID and run name
+        (folder / f"{table}.csv").write_text(f"written by {os.getpid()}{os.environ.get('FAKE_RUN', '')}\\n")
     Path(output_path).write_text(Path(input_path).read_text())
+    if Path(input_path).name == os.environ.get("FAKE_FAIL"):  # like papermill's PapermillExecutionError
+        nb = json.loads(Path(input_path).read_text())
+        nb["cells"][1]["metadata"]["papermill"] = {"status": "failed", "start_time": "now"}
+        Path(output_path).write_text(json.dumps(nb))
+        error = RuntimeError("papermill: the notebook raised")
+        error.cell_index, error.exec_count, error.ename, error.evalue = 1, 1, "ValueError", "boom\\nmore lines"
+        raise error
 
 sys.modules["papermill"] = types.SimpleNamespace(execute_notebook=execute_notebook)
 '''

@@ -80,10 +80,14 @@ def test_second_run_skips_and_a_changed_notebook_reruns(nb_sandbox, capsys):
 
 
 @pytest.mark.slow
-def test_failing_notebook_publishes_nothing(nb_sandbox):
+def test_failing_notebook_publishes_nothing_names_the_cell_and_keeps_the_traceback(nb_sandbox, capsys):
     _notebook(nb_sandbox / "notebooks" / "00_bad.ipynb", WRITE_TABLE + "\nraise RuntimeError('boom')")
-    with pytest.raises(Exception, match="boom"):
-        runner.main(["--profile", "quick"])
+    assert runner.main(["--profile", "quick"]) == 1
+    err = capsys.readouterr().err
+    kept = nb_sandbox / "cache/failed/quick/00_bad.ipynb"
+    assert "00_bad.ipynb (profile quick): cell 1 (`from occface.results import Cell, Results`) raised " \
+           "RuntimeError: boom" in err and f"kept at {kept}" in err
+    assert "Traceback" not in err and "boom" in kept.read_text()  # the full traceback is in the kept notebook
     assert not (nb_sandbox / "results/quick/tour").exists()
     assert not list((nb_sandbox / "cache/staging/quick").iterdir())
     assert not (nb_sandbox / "results/quick/.stamps/00_bad.json").exists()
@@ -321,3 +325,158 @@ def test_import_of_a_subpackage_module_as_a_name(fake_lib, tmp_path):
     assert {"papers/__init__.py", "papers/from_/__init__.py", "papers/from_/model.py", "eval/__init__.py",
             "eval/metrics.py"} <= files
     assert not any(f.startswith(("faces/occlusion", "nn/", "papers/rla")) for f in files)
+
+
+# ------------------------------------------------ the user's photo folder is an input (issue 26, case 1)
+
+def test_the_users_photo_folder_is_an_input_of_the_notebooks_that_read_it(sandbox, monkeypatch, capsys):
+    """``OCCFACE_REAL_OCCLUSIONS=/my/photos`` said "up to date, skipped", and unsetting it left the user's row
+    in the table. Its contents (paths, sizes, mtimes) are now inputs of the notebooks that read it."""
+    _notebook(sandbox / "notebooks/10_b.ipynb", "from occface.eval import real")
+    photos = sandbox / "photos/Ann/occluded"
+    photos.mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(b"photo")
+
+    def ran() -> list[str]:
+        capsys.readouterr()
+        before = len(_calls(sandbox))
+        assert runner.main(["--profile", "quick"]) == 0
+        return [c["notebook"] for c in _calls(sandbox)[before:]]
+
+    assert ran() == ["00_a.ipynb", "10_b.ipynb"]
+    assert ran() == []
+    monkeypatch.setenv("OCCFACE_REAL_OCCLUSIONS", str(sandbox / "photos"))
+    assert ran() == ["10_b.ipynb"]  # 00_a does not read the folder
+    assert ran() == []
+    (photos / "b.jpg").write_bytes(b"another photo")
+    assert ran() == ["10_b.ipynb"]
+    os.utime(photos / "a.jpg", ns=(1, 1))
+    assert ran() == ["10_b.ipynb"]
+    monkeypatch.delenv("OCCFACE_REAL_OCCLUSIONS")
+    assert ran() == ["10_b.ipynb"]  # the user's row goes away again
+
+
+def test_the_photo_fingerprint_survives_link_loops_and_dangling_links(tmp_path):
+    (tmp_path / "p/Ann/clean").mkdir(parents=True)
+    (tmp_path / "p/Ann/clean/a.jpg").write_bytes(b"x")
+    (tmp_path / "p/Ann/clean/loop").symlink_to(tmp_path / "p/Ann")
+    (tmp_path / "p/Ann/clean/gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    first = runner.user_photos_fingerprint(tmp_path / "p")
+    (tmp_path / "nowhere.jpg").write_bytes(b"now here")
+    assert runner.user_photos_fingerprint(tmp_path / "p") != first
+
+
+# ------------------------------------------------------- a time limit for every cell (issue 26, case 3)
+
+def test_every_cell_runs_under_the_profiles_time_limit(sandbox, monkeypatch):
+    assert runner.main(["--profile", "quick"]) == 0
+    assert _calls(sandbox)[-1]["timeout"] == runner.CELL_TIMEOUT_S["quick"] > 0
+    monkeypatch.setenv("OCCFACE_CELL_TIMEOUT", "7")
+    assert runner.main(["--profile", "quick", "--force"]) == 0
+    assert _calls(sandbox)[-1]["timeout"] == 7
+
+
+def test_a_bad_cell_time_limit_is_refused_before_any_work(sandbox, monkeypatch, capsys):
+    monkeypatch.setenv("OCCFACE_CELL_TIMEOUT", "soon")
+    assert runner.main(["--profile", "quick"]) == 2
+    assert "OCCFACE_CELL_TIMEOUT='soon' must be a positive whole number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_cell_past_its_time_limit_stops_the_kernel_releases_the_lock_and_is_named(nb_sandbox, monkeypatch, capsys):
+    """Two notebooks at once could hang for ever at a lost kernel reply, holding the lock: papermill ran with no
+    execution timeout. A cell that outlives the limit is now stopped and named; the run goes on."""
+    pid_file = nb_sandbox / "kernel.pid"
+    _notebook(nb_sandbox / "notebooks/00_slow.ipynb",
+              f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)")
+    _notebook(nb_sandbox / "notebooks/01_next.ipynb", WRITE_TABLE)
+    monkeypatch.setenv("OCCFACE_CELL_TIMEOUT", "5")
+    started = time.time()
+    assert runner.main(["--profile", "quick"]) == 1
+    assert time.time() - started < 100
+    err = capsys.readouterr().err
+    assert "00_slow.ipynb (profile quick): cell 1 (`import os, time`) ran longer than 5 s" in err
+    assert "its kernel was stopped" in err and "Traceback" not in err
+    deadline = time.time() + 20
+    while Path(f"/proc/{pid_file.read_text()}").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid_file.read_text()}").exists(), "the kernel still runs"
+    with runner.notebook_lock("quick", nb_sandbox / "notebooks/00_slow.ipynb"):  # released
+        pass
+    assert (nb_sandbox / "results/quick/tour/table1.csv").exists()  # the next notebook still ran
+
+
+# --------------------------------------------- a failing cell: named, traceback kept, the run goes on
+
+def test_a_failing_notebook_is_named_kept_and_the_others_still_run(sandbox, monkeypatch, capsys):
+    _notebook(sandbox / "notebooks/01_b.ipynb")
+    monkeypatch.setenv("FAKE_FAIL", "00_a.ipynb")
+    assert runner.main(["--profile", "quick"]) == 1
+    err = capsys.readouterr().err
+    kept = sandbox / "cache/failed/quick/00_a.ipynb"
+    assert "00_a.ipynb (profile quick): cell 1 (`print(1)`) raised ValueError: boom." in err and "more lines" not in err
+    assert f"kept at {kept}" in err and kept.exists()
+    assert "1 notebook(s) failed, nothing of them published: 00_a.ipynb" in err
+    assert [c["notebook"] for c in _calls(sandbox)] == ["00_a.ipynb", "01_b.ipynb"]
+    assert not (sandbox / "results/quick/.stamps/00_a.json").exists()
+    assert (sandbox / "results/quick/.stamps/01_b.json").exists()
+
+
+def test_a_truncated_notebook_is_named_and_caught_by_check(sandbox, capsys):
+    path = sandbox / "notebooks/00_a.ipynb"
+    path.write_text(path.read_text()[:100])
+    with pytest.raises(runner.NotebookUnreadableError, match=r"notebook .*00_a\.ipynb is not a valid notebook"):
+        runner.notebook_source_hash(path)
+    assert runner.main(["--profile", "quick", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "00_a.ipynb is not a valid notebook" in err and "make notebooks" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------- publishing all-or-nothing (issue 26, case 4)
+
+def _tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_full_disk_while_publishing_restores_the_previous_run(sandbox, monkeypatch, capsys):
+    """``--only 30_oa_gan`` on a nearly full disk left new CSVs beside the old run's tables and a truncated
+    ``.publishing`` file, and the next run said "up to date". Now a failed publication puts everything back."""
+    import errno
+    import shutil as shutil_module
+
+    monkeypatch.setenv("FAKE_TABLES", "table1,table2,table3")
+    monkeypatch.setenv("FAKE_RUN", " (run one)")
+    assert runner.main(["--profile", "quick"]) == 0
+    before = _tree(sandbox / "results/quick")
+    real_copy = shutil_module.copy2
+
+    def full_disk(src, dst, **kwargs):
+        if Path(dst).name == ".table2.csv.publishing":  # the second table: half written, then ENOSPC
+            Path(dst).write_bytes(b"writ")
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil_module, "copy2", full_disk)
+    monkeypatch.setenv("FAKE_RUN", " (run two)")
+    capsys.readouterr()
+    assert runner.main(["--profile", "quick", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert f"publishing 00_a.ipynb into {sandbox / 'results/quick'} failed: No space left on device" in err
+    assert "previous files, manifests and stamp are restored" in err and "MB free there" in err
+    assert _tree(sandbox / "results/quick") == before  # not one new file, no .publishing leftover, same stamp
+    monkeypatch.setattr(shutil_module, "copy2", real_copy)
+    assert runner.main(["--profile", "quick", "--force"]) == 0
+    assert (sandbox / "results/quick/tour/table2.csv").read_text().endswith("(run two)\n")
+
+
+def test_too_little_free_space_is_refused_before_publishing_anything(sandbox, monkeypatch, capsys):
+    import shutil as shutil_module
+
+    assert runner.main(["--profile", "quick"]) == 0
+    before = _tree(sandbox / "results/quick")
+    usage = shutil_module.disk_usage(sandbox)
+    monkeypatch.setattr(runner.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    assert runner.main(["--profile", "quick", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert f"not enough free space to publish 00_a.ipynb into {sandbox / 'results/quick'}: 1.0 MB needed" in err
+    assert "0.0 MB free" in err and _tree(sandbox / "results/quick") == before

@@ -152,3 +152,14 @@ def test_a_read_only_results_folder_stops_the_run_before_any_notebook(monkeypatc
         for folder in [p for p in base.rglob("*") if p.is_dir()]:
             os.chmod(folder, 0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_check_fails_on_a_photo_folder_that_does_not_exist(sandbox, monkeypatch, capsys):
+    """Issue 26, case 1: ``OCCFACE_REAL_OCCLUSIONS`` naming no folder passed ``--check``."""
+    monkeypatch.setenv("OCCFACE_REAL_OCCLUSIONS", str(sandbox / "my-photos"))
+    assert runner.main(["--profile", "quick", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert f"OCCFACE_REAL_OCCLUSIONS={sandbox / 'my-photos'} is not a folder" in err and "unset it" in err
+    assert runner.main(["--profile", "quick"]) == 2 and _calls(sandbox) == []  # a run checks it too
+    (sandbox / "my-photos").mkdir()
+    assert runner.main(["--profile", "quick", "--check"]) == 0
