@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from .align import METHOD_NAMES, as_hw, load_landmarks, similarity, template
@@ -149,11 +149,13 @@ class DamagedImageError(ValueError):
 
 def read_rgb(path: Path, fix: str = "run `make data`, which verifies every file against the SHA256 lists "
                                     "and downloads damaged ones again") -> Image.Image:
-    """The image at ``path`` as a decoded RGB PIL image; a truncated or unreadable file raises
+    """The image at ``path`` as a decoded RGB PIL image, upright as it displays (EXIF orientation applied: a
+    phone photo stored rotated with Orientation = 6 comes back upright); a truncated or unreadable file raises
     :class:`DamagedImageError` naming the file and ``fix``."""
     try:
         with Image.open(path) as im:
-            return im.convert("RGB")  # convert() decodes the whole file: truncation surfaces here
+            # decodes the whole file (transposed or copied, then converted): truncation surfaces here
+            return ImageOps.exif_transpose(im).convert("RGB")
     except (OSError, SyntaxError, ValueError) as err:
         raise DamagedImageError(f"cannot read image {path} ({type(err).__name__}: {err}); the file is damaged "
                                 f"or truncated: {fix}") from None

@@ -2,8 +2,8 @@
 warp puts them on the project's template (the pipeline ``scripts/compute_landmarks.py`` ran for LFW).
 
 A photo whose face is not detected is aligned from a fixed central box (the fallback LFW also uses) and
-counted, so every report can say how many faces were not detected. Aligned crops are cached, keyed on the
-photos' names, sizes and modification times.
+counted, so every report can say how many faces were not detected. Photos are read upright (their EXIF
+orientation applied). Aligned crops are cached, keyed on the photos' names, sizes and modification times.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def align_photos(files: Sequence[str | Path], size: int | tuple[int, int] = 64) 
     """Detect, landmark and align every photo in ``files`` at ``size`` (cached)."""
     files = [Path(f) for f in files]
     hw = as_hw(size)
-    digest = hashlib.sha256(f"{CACHE_VERSION}:{hw}:{[str(f.resolve()) for f in files]}".encode())
+    # "upright": photos are read with their EXIF orientation applied (crops cached before that are not reused)
+    digest = hashlib.sha256(f"{CACHE_VERSION}:upright:{hw}:{[str(f.resolve()) for f in files]}".encode())
     digest.update(source_fingerprint(files))
     path = cache_dir("photos") / f"photos_{hw[0]}x{hw[1]}_{digest.hexdigest()[:20]}.npz"
     if path.exists():
