@@ -44,7 +44,8 @@ def execute_notebook(input_path, output_path, parameters=None, cwd=None, **kwarg
         nb["cells"][1]["metadata"]["papermill"] = {"status": "failed", "start_time": "now"}
         Path(output_path).write_text(json.dumps(nb))
         error = RuntimeError("papermill: the notebook raised")
-        error.cell_index, error.exec_count, error.ename, error.evalue = 1, 1, "ValueError", "boom\\nmore lines"
+        error.cell_index, error.exec_count = 1, 1
+        error.ename, error.evalue = os.environ.get("FAKE_ERROR", "ValueError|boom\\nmore lines").split("|")
         raise error
 
 sys.modules["papermill"] = types.SimpleNamespace(execute_notebook=execute_notebook)

@@ -147,3 +147,27 @@ def test_confidence_intervals_in_csv_and_markdown(tmp_path):
         Cell("r", "c", 1.0, ci_low=0.5)
     with pytest.raises(ValueError, match="ci_low"):
         Cell("r", "c", 1.0, ci_low=2.0, ci_high=1.0)
+
+
+@pytest.mark.parametrize("errno_name", ["EROFS", "EACCES"])
+def test_a_cache_made_read_only_mid_run_is_named_with_occface_cache(tmp_path, monkeypatch, errno_name):
+    """Issue 26: a bare ``OSError: [Errno 30]`` said nothing about OCCFACE_CACHE."""
+    import errno
+    import tempfile
+
+    from occface import paths
+    from occface.results import atomic_write_bytes
+
+    monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache/checkpoints").mkdir(parents=True)
+    code = getattr(errno, errno_name)
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), kwargs.get("dir"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(paths.CacheNotWritableError, match=r"cache folder .*cache is not writable.*OCCFACE_CACHE="):
+        atomic_write_bytes(tmp_path / "cache/checkpoints/m.pt", b"x")
+    with pytest.raises(OSError) as outside:  # outside the cache: the error as it was
+        atomic_write_bytes(tmp_path / "results/t.csv", b"x")
+    assert not isinstance(outside.value, paths.CacheNotWritableError) and outside.value.errno == code

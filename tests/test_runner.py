@@ -480,3 +480,12 @@ def test_too_little_free_space_is_refused_before_publishing_anything(sandbox, mo
     err = capsys.readouterr().err
     assert f"not enough free space to publish 00_a.ipynb into {sandbox / 'results/quick'}: 1.0 MB needed" in err
     assert "0.0 MB free" in err and _tree(sandbox / "results/quick") == before
+
+
+def test_a_cell_failing_on_a_read_only_cache_names_occface_cache(sandbox, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_FAIL", "00_a.ipynb")
+    monkeypatch.setenv("FAKE_ERROR", f"OSError|[Errno 30] Read-only file system: '{sandbox / 'cache/faces/x.npz'}'")
+    assert runner.main(["--profile", "quick"]) == 1
+    err = capsys.readouterr().err
+    assert "raised OSError: [Errno 30] Read-only file system" in err
+    assert f"a file in the cache folder {sandbox / 'cache'}" in err and "point OCCFACE_CACHE at a folder" in err

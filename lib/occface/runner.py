@@ -546,6 +546,9 @@ def _failure(notebook: Path, err: Exception, executed: Path, profile: str) -> No
                 "raises it); its kernel was stopped")
     elif getattr(err, "ename", None):
         what = f"{where} raised {err.ename}: {_first_line(err.evalue)}"
+        if "Error" in err.ename and str(cache_root()) in str(err.evalue) and "OCCFACE_CACHE" not in str(err.evalue):
+            what += (f" (a file in the cache folder {cache_root()}: if it is no longer writable, make it writable "
+                     "or point OCCFACE_CACHE at a folder you can write)")
     else:
         what = f"{where} failed: {type(err).__name__}: {_first_line(str(err))}"
     shown = f"the executed notebook with the full traceback is kept at {kept}" if kept else \

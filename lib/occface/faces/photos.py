@@ -9,8 +9,7 @@ orientation applied). Aligned crops are cached, keyed on the photos' names, size
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..paths import cache_dir
+from ..results import atomic_write_bytes
 from .align import DETECTED, LandmarkDetector, as_hw
 from .data import CACHE_VERSION, read_rgb, source_fingerprint, warp_to_template
 
@@ -66,10 +66,8 @@ def align_photos(files: Sequence[str | Path], size: int | tuple[int, int] = 64) 
             data = {k: z[k] for k in ("images", "landmarks", "detected")}
     else:
         data = _align(files, hw)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **data)
-        os.replace(tmp, path)  # atomic: an interrupted run leaves no half-written cache
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **data)
+        atomic_write_bytes(path, buffer.getvalue())  # an interrupted run leaves no half-written cache
     return AlignedPhotos(torch.from_numpy(data["images"]).float().div_(255), torch.from_numpy(data["landmarks"]),
                          data["detected"])
