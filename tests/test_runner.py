@@ -489,3 +489,26 @@ def test_a_cell_failing_on_a_read_only_cache_names_occface_cache(sandbox, monkey
     err = capsys.readouterr().err
     assert "raised OSError: [Errno 30] Read-only file system" in err
     assert f"a file in the cache folder {sandbox / 'cache'}" in err and "point OCCFACE_CACHE at a folder" in err
+
+
+# ------------------------------------------------------------ committed results match the code (issue 26)
+
+def test_every_committed_quick_stamp_matches_heads_inputs(data_root, monkeypatch):
+    """A fresh clone's `make reproduce PROFILE=quick` must re-run nothing and modify no tracked file: every
+    committed quick stamp's input hash equals the one HEAD's notebooks, library, profile and data give (the
+    user's photo folder unset, as in a fresh clone), and every artifact it lists is committed."""
+    monkeypatch.delenv("OCCFACE_REAL_OCCLUSIONS", raising=False)
+    folder = REPO_ROOT / "results/quick"
+    stamps = sorted((folder / ".stamps").glob("*.json"))
+    assert stamps, "no committed quick stamps"
+    data_print = runner.data_fingerprint(data_root)
+    stale, missing = [], []
+    for stamp in stamps:
+        record = json.loads(stamp.read_text())
+        notebook = REPO_ROOT / record["notebook"]
+        if not notebook.exists() or record["hash"] != runner.input_hash(notebook, "quick", data_print):
+            stale.append(stamp.stem)
+        missing += [f"{stamp.stem}: {a}" for a in record["artifacts"] if not (folder / a).exists()]
+    assert not stale, f"committed quick results are stale against HEAD (re-run `make reproduce PROFILE=quick` and " \
+                      f"commit them): {', '.join(stale)}"
+    assert not missing, f"artifacts listed by a stamp but not committed: {missing}"
