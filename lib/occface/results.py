@@ -35,7 +35,15 @@ from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
 COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
-TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark"}
+SHARED_TOPICS = {"tour", "faces", "evaluation", "baselines", "benchmark"}
+
+
+def topics() -> set[str]:
+    """The results topics: the shared notebooks' and one per paper folder (``papers/from_`` -> "from", as
+    ``from`` is a Python keyword); read from the folders, so a new paper's folder is its topic."""
+    papers = Path(__file__).parent / "papers"
+    return SHARED_TOPICS | {d.name.rstrip("_") for d in papers.iterdir()
+                            if (d / "__init__.py").exists() and not d.name.startswith("_")}
 
 
 @dataclass
@@ -139,8 +147,8 @@ class Results:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.topic not in TOPICS:
-            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(TOPICS)}")
+        if self.topic not in topics():
+            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(topics())}")
         get_profile(self.profile)  # validates the name
         self.folder = (self.root or results_root()) / self.profile / self.topic
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...eval import metrics as M
+from ...eval import metrics
 from ...faces.data import load_faces
 from ...faces.occlusion import proximate_patterns
 from ...faces.pairs import occlude_mixed
@@ -50,7 +50,7 @@ def fig9(exp: FROMExperiment):
     names = [faces.names[p].replace("_", " ") for p in people]
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     for ax, m in zip(axes, MAIN):
-        M.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m)
+        metrics.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m)
     return fig
 
 
@@ -115,4 +115,5 @@ def fig5(exp: FROMExperiment, n: int = 8):
     axes[0, 0].set_ylabel("Occ-LFW-1.5")
     axes[1, 0].set_ylabel("predicted")
     fig.suptitle(f"Fig. 5 style: predicted occlusion patterns (K={K})")
+    fig.tight_layout()  # after the suptitle, so it does not overprint the first row's titles
     return fig

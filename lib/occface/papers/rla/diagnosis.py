@@ -32,7 +32,6 @@ from .model import RLA, to_grey
 from .tables import row_occlusion
 
 CATEGORIES = ("Quarter of face", "Left/right half", "Upper face", "Lower face")
-PER_ROW = {"quick": 40, "default": 100, "full": 200}  # held-out faces under each Table I row
 
 # Detectors compared with the paper's schedule: what changes when the training data, the schedule or the
 # supervision changes (``variant_config``). Only the last one leaves the paper (its loss adds the true masks).
