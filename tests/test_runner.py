@@ -17,7 +17,7 @@ import pytest
 
 from occface import runner, runtime
 from occface.paths import REPO_ROOT
-from runner_fakes import FAKE_PAPERMILL, _calls, _notebook, sandbox  # noqa: F401
+from runner_fakes import FAKE_PAPERMILL, _calls, _notebook
 
 
 WRITE_TABLE = """

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from occface import checks, paths, runner, runtime
-from runner_fakes import FAKE_PAPERMILL, _calls, _install_fake_papermill, _notebook, make_fake_data, sandbox  # noqa: F401
+from runner_fakes import _calls, _install_fake_papermill, _notebook, make_fake_data
 
 
 # ---------------------------------------------------------------- --check
