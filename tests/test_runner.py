@@ -512,3 +512,23 @@ def test_every_committed_quick_stamp_matches_heads_inputs(data_root, monkeypatch
     assert not stale, f"committed quick results are stale against HEAD (re-run `make reproduce PROFILE=quick` and " \
                       f"commit them): {', '.join(stale)}"
     assert not missing, f"artifacts listed by a stamp but not committed: {missing}"
+
+
+def test_an_interrupt_while_publishing_also_restores_the_previous_run(sandbox, monkeypatch):
+    import shutil as shutil_module
+
+    monkeypatch.setenv("FAKE_TABLES", "table1,table2")
+    assert runner.main(["--profile", "quick"]) == 0
+    before = _tree(sandbox / "results/quick")
+    real_copy = shutil_module.copy2
+
+    def interrupted(src, dst, **kwargs):
+        if Path(dst).name == ".table2.csv.publishing":
+            raise KeyboardInterrupt
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil_module, "copy2", interrupted)
+    monkeypatch.setenv("FAKE_RUN", " (interrupted)")
+    with pytest.raises(KeyboardInterrupt):
+        runner.main(["--profile", "quick", "--force"])
+    assert _tree(sandbox / "results/quick") == before

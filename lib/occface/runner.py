@@ -476,8 +476,10 @@ def _publish_all(notebook: Path, profile: str, wanted: str, staging: Path, execu
         record = {"notebook": f"notebooks/{notebook.name}", "hash": wanted, "wall_s": round(wall, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "artifacts": artifacts}
         atomic_write_text(stamp, json.dumps(record, indent=1) + "\n")
-    except Exception as err:
+    except BaseException as err:  # a full disk, a failed write, Ctrl-C: the previous run comes back whole
         undo.restore()
+        if not isinstance(err, Exception):
+            raise
         why = f"{err.strerror} ({err.filename})" if isinstance(err, OSError) and err.strerror else str(err)
         raise PublishError(
             f"publishing {notebook.name} into {final} failed: {why}. The previous files, manifests and stamp "
