@@ -143,6 +143,7 @@ def test_float64_comes_back_float32_and_a_single_image_works_for_both_kinds(toys
     x = torch.rand(2, 3, 32, 32)
     out = restore(x.double())
     assert out.dtype == torch.float32 and torch.equal(out, x)
+    assert restore(x * (1 + 5e-5)).max() <= 1  # a resize's float rounding past 1 is clamped, not refused
     assert inpaint(x.double(), torch.zeros(2, 1, 32, 32, dtype=torch.float64)).dtype == torch.float32
     assert torch.equal(restore(x[0]), x[0])
     hole = torch.zeros(1, 32, 32)
@@ -151,6 +152,10 @@ def test_float64_comes_back_float32_and_a_single_image_works_for_both_kinds(toys
     assert single.shape == (3, 32, 32) and torch.equal(single, inpaint(x[:1], hole[None])[0])
     with pytest.raises(TypeError, match="call it with \\(images, mask\\)"):
         inpaint(x)
+    restore_masked = registry.with_mask(inpaint, lambda images: torch.zeros_like(images[:, :1]))
+    assert torch.equal(restore_masked(x[0].double()), x[0])  # the same through with_mask
+    with pytest.raises(ValueError, match=r"with_mask restorer: images must lie in \[0,1\]"):
+        restore_masked(x * 255)
 
 
 def test_the_checked_method_still_shows_its_training_history_and_model():

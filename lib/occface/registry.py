@@ -66,6 +66,9 @@ class Trained:
         return self.model(*args, **kwargs)
 
 
+ROUNDING = 1e-4  # float rounding of a resize may step this far outside [0,1]: accepted and clamped
+
+
 def _shape(x: Any) -> str:
     return str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__
 
@@ -88,14 +91,14 @@ def check_images(images: Any, who: str, size: int | None = None) -> torch.Tensor
     if batch.numel() and not torch.isfinite(batch).all():
         raise ValueError(f"{who}: images contain NaN or infinite pixels; clean or drop them first")
     low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
-    if low < 0 or high > 1:
+    if low < -ROUNDING or high > 1 + ROUNDING:
         raise ValueError(f"{who}: images must lie in [0,1], got [{float(low):.3f}, {float(high):.3f}]; undo a [-1,1] "
                          "normalisation with (x + 1) / 2 and a 0..255 scale with x / 255")
     if size is not None and tuple(batch.shape[-2:]) != (size, size):
         raise ValueError(f"{who}: images must be {size}x{size} (the profile's image size, the size the method was "
                          f"trained at), got {tuple(batch.shape[-2:])}; resize them (torch.nn.functional.interpolate"
                          "(x, size=..., mode='bilinear', antialias=True)) or load the method at another profile")
-    return batch.float()
+    return batch.float().clamp(0, 1)
 
 
 def check_mask(mask: Any, images: torch.Tensor, who: str, single: bool = False) -> torch.Tensor:
@@ -115,10 +118,10 @@ def check_mask(mask: Any, images: torch.Tensor, who: str, single: bool = False) 
     if batch.numel() and not torch.isfinite(batch).all():
         raise ValueError(f"{who}: the mask contains NaN or infinite values")
     low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
-    if low < 0 or high > 1:
+    if low < -ROUNDING or high > 1 + ROUNDING:
         raise ValueError(f"{who}: mask values must lie in [0,1] (1 = hole), got [{float(low):g}, {float(high):g}]; "
                          "divide a 0/255 mask by 255 (or use mask > 0)")
-    return batch
+    return batch.clamp(0, 1)
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,11 @@ def restorer(name: str, profile: str | Profile) -> Restorer:
 
 def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.Tensor],
               threshold: float = 0.5) -> Restorer:
-    """A restorer that feeds ``inpaint`` the mask ``predict_mask(images) > threshold`` (1 = hole)."""
+    """A restorer that feeds ``inpaint`` the mask ``predict_mask(images) > threshold`` (1 = hole); its input is
+    checked like every restorer's (a single (3,H,W) image is run as a batch of one)."""
     def restore(images: torch.Tensor) -> torch.Tensor:
-        return inpaint(images, (predict_mask(images) > threshold).float())
+        single = isinstance(images, torch.Tensor) and images.dim() == 3
+        x = check_images(images, "with_mask restorer")
+        out = inpaint(x, (predict_mask(x) > threshold).float())
+        return out[0] if single else out
     return restore
