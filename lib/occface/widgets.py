@@ -126,7 +126,8 @@ def draw(fig, result: dict, title: str = "") -> None:
     axes[0].set_title(title or f"area {100 * result['area']:.1f}%", fontsize=8)
     axes[1].imshow(result["mask"].numpy(), cmap="gray", vmin=0, vmax=1)
     axes[1].set_title("mask", fontsize=8)
-    upscale = max(1, 256 // result["occluded"].shape[-1])  # grid lines stay thin next to the face's pixels
+    # grid lines stay thin next to the face's pixels
+    upscale = min(MAX_UPSCALE, max(1, 256 // result["occluded"].shape[-1]))
     axes[2].imshow(pattern_overlay(result["occluded"], result["pattern"], upscale).permute(1, 2, 0).numpy())
     axes[2].set_title(f"pattern #{result['label']} ({len(result['pattern'])}x{len(result['pattern'])})", fontsize=8)
     for ax in axes:
@@ -400,7 +401,7 @@ def compare_html(result: dict, px: int = 96) -> str:
         return (f"<div style='margin:2px 3px;text-align:center;font-size:11px;line-height:1.25'><b>{title}</b>"
                 + "".join(parts) + "</div>")
 
-    up = max(1, 128 // result["occluded"].shape[-1])  # grid lines thin next to the face's pixels
+    up = min(MAX_UPSCALE, max(1, 128 // result["occluded"].shape[-1]))  # grid lines thin next to the face's pixels
     k = len(result["pattern"])
     cards = [card("reference photo", img(result["reference"], "occface-ref", "reference"), "another photo"),
              card("clean", img(result["clean"], "occface-in", "clean"), metrics("clean")),
