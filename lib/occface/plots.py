@@ -51,7 +51,12 @@ def image_grid(rows: dict[str, torch.Tensor], titles: Sequence[str] | None = Non
             axes[b * len(names), c].set_title(wrap(column_title, 16), fontsize=fontsize)
     if title:
         fig.suptitle(title, fontsize=fontsize + 2)
-    fig.tight_layout()
+    heat = [b * len(names) + r for b in range(blocks) for r, name in enumerate(names) if name in (cmaps or {})]
+    fig.tight_layout(rect=(0, 0, 0.95 if heat else 1, 1))
+    for line in heat:  # a heat-map row says what its colours mean: a colour bar right of the row
+        box = axes[line, 0].get_position()
+        bar = fig.colorbar(axes[line, 0].images[0], cax=fig.add_axes((0.955, box.y0, 0.008, box.height)))
+        bar.ax.tick_params(labelsize=fontsize - 1)
     return fig
 
 
@@ -67,7 +72,9 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     tick labels, legends, suptitle): what a reader cannot read. Uses the figure's own renderer extents."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text)  # a legend's TextArea wraps a Text: the Text alone counts
              if t.get_visible() and str(t.get_text()).strip() and t.figure is not None]
     boxes = [(t, t.get_window_extent(renderer)) for t in texts]
     boxes = [(t, b) for t, b in boxes if b.width > 0 and b.height > 0]

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -178,7 +179,13 @@ class Results:
 
     def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> Path:
         """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata
-        (not the commit: see the module docstring)."""
+        (not the commit: see the module docstring). Overlapping text boxes (``plots.text_overlaps``) are
+        named in a warning and in the manifest (``text_overlaps``), where a test reads them."""
+        from .plots import text_overlaps
+
+        overlaps = text_overlaps(fig)
+        if overlaps:
+            warnings.warn(f"{self.topic}/{name}: overlapping text in the figure: {overlaps[:3]}", stacklevel=2)
         labels = self.labels
         footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
                   f"{labels['hardware']}")
@@ -190,7 +197,7 @@ class Results:
                     metadata={"Title": title, "Description": footer, "Software": "occface"})
         path = self.folder / f"{name}.png"
         atomic_write_bytes(path, buffer.getvalue())
-        self._record(name, "figure", title, [f"{name}.png"])
+        self._record(name, "figure", title, [f"{name}.png"], text_overlaps=len(overlaps))
         self.written.append(path)
         return path
 
@@ -222,11 +229,11 @@ class Results:
             lines += [""] + [f"- {n}" for n in notes]
         return "\n".join(lines) + "\n"
 
-    def _record(self, name: str, kind: str, title: str, files: list[str]) -> None:
+    def _record(self, name: str, kind: str, title: str, files: list[str], **extra) -> None:
         path = self.folder / "manifest.json"
         manifest = json.loads(path.read_text()) if path.exists() else {}
         manifest[name] = {"kind": kind, "title": title, "files": files,
-                          "topic": self.topic, **self.labels}
+                          "topic": self.topic, **self.labels, **extra}
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 

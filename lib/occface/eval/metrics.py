@@ -299,9 +299,10 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
 
 
 def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None = None, names: Sequence[str] | None = None,
-                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None):
+                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None, legend: bool = True):
     """2-D t-SNE (scikit-learn, PCA init, seeded) of features coloured by identity, marker by ``style``
-    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot)."""
+    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot). The legend sits outside the
+    axes (never on the points); ``legend=False`` leaves it out (panels of one figure share the first's)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     from sklearn.manifold import TSNE
@@ -322,7 +323,10 @@ def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None 
                     ax=ax, s=40, palette="tab10")
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
-    ax.legend(fontsize=7, loc="best", frameon=False)
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0)
+    else:
+        ax.get_legend().remove()
     return fig
 
 

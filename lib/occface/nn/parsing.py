@@ -128,13 +128,18 @@ def parsing_labels(lm: torch.Tensor, size: int) -> torch.Tensor:
     return labels
 
 
-def colorize(labels: torch.Tensor) -> torch.Tensor:
-    """(N,S,S) labels -> (N,3,S,S) RGB in [0,1] (matplotlib's tab10, one colour per class)."""
+def palette() -> torch.Tensor:
+    """(classes, 3) RGB: matplotlib's tab10, one colour per class, background black."""
     import matplotlib
 
-    palette = torch.tensor(matplotlib.colormaps["tab10"].colors, dtype=torch.float32)[: len(CLASSES)]
-    palette[0] = 0.0  # background black
-    return palette[labels].permute(0, 3, 1, 2)
+    colours = torch.tensor(matplotlib.colormaps["tab10"].colors, dtype=torch.float32)[: len(CLASSES)]
+    colours[0] = 0.0
+    return colours
+
+
+def colorize(labels: torch.Tensor) -> torch.Tensor:
+    """(N,S,S) labels -> (N,3,S,S) RGB in [0,1], coloured by :func:`palette`."""
+    return palette()[labels].permute(0, 3, 1, 2)
 
 
 # ## 3. The parser
@@ -267,7 +272,13 @@ def parsing_figure(parser: nn.Module, images: torch.Tensor, labels: torch.Tensor
     """Held-out faces, their landmark-polygon labels and the parser's parsing (a matplotlib figure)."""
     from ..plots import image_grid
 
+    from matplotlib.patches import Patch
+
     images, labels = images[:n], labels[:n]
-    return image_grid({"face": images, "landmark polygons": colorize(labels),
-                       "parser": colorize(parse(parser, images))},
-                      title="Face parser on held-out faces: its labels (landmark polygons) and its output")
+    fig = image_grid({"face": images, "landmark polygons": colorize(labels),
+                      "parser": colorize(parse(parser, images))},
+                     title="Face parser on held-out faces: its labels (landmark polygons) and its output")
+    key = [Patch(facecolor=c.tolist(), edgecolor="0.5", label=name.replace("_", " "))
+           for name, c in zip(CLASSES, palette())]
+    fig.legend(handles=key, loc="lower center", ncol=5, fontsize=6, frameon=False, bbox_to_anchor=(0.5, -0.08))
+    return fig
