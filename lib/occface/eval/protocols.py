@@ -22,6 +22,7 @@ Scores: the dlib evaluator uses negative Euclidean distance (its own metric), tr
 
 from __future__ import annotations
 
+import errno
 import time
 import warnings
 from dataclasses import dataclass
@@ -359,7 +360,8 @@ def clean_input_quality(restore: Restore, profile: str | Profile, size: int | tu
     return out
 
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm"}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".webp", ".tif", ".tiff")  # what Pillow reads
+PARTS = ("clean", "occluded")  # matched without case: Occluded/ is occluded/
 
 
 @dataclass
@@ -377,26 +379,96 @@ class FolderFaces:
         return self.clean.undetected + self.occluded.undetected
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why a link under a photo folder cannot be followed (a loop, a missing target), else None."""
+    try:
+        path.stat()
+    except OSError as err:
+        why = {errno.ELOOP: "a link loop", errno.ENOENT: "a link to a missing file"}.get(err.errno, err.strerror)
+        return f"{path} ({why})"
+    return None
+
+
+def _part(person: Path, part: str) -> Path | None:
+    found = sorted(d for d in person.iterdir() if d.name.lower() == part and d.is_dir())
+    return found[0] if found else None
+
+
+def _photos(folder: Path, problems: list[str], ignored: list[str]) -> list[Path]:
+    """The photos of one ``clean``/``occluded`` folder (accepted suffixes, links followed); unreadable links
+    go to ``problems``, files of other suffixes to ``ignored``."""
+    files = []
+    for f in sorted(folder.iterdir()):
+        if f.suffix.lower() not in IMAGE_SUFFIXES:
+            ignored.append(f.name)
+        elif (why := _unreadable(f)) is not None:
+            problems.append(why)
+        else:
+            files.append(f)
+    return files
+
+
+def _person_folders(root: Path) -> tuple[dict[str, dict[str, Path | None]], list[str]]:
+    """{person: {"clean": folder or None, "occluded": folder or None}} and the entries that cannot be read."""
+    people, problems = {}, []
+    for d in sorted(root.iterdir()):
+        if (why := _unreadable(d)) is not None:
+            problems.append(why)
+        elif d.is_dir():
+            parts = {part: _part(d, part) for part in PARTS}
+            if any(parts.values()):
+                people[d.name] = parts
+    return people, problems
+
+
 def load_folder(root: str | Path, size: int = 64) -> FolderFaces:
-    """A folder of ``<person>/clean/`` and ``<person>/occluded/`` photos, every face detected and aligned on
-    the template like LFW (``occface.faces.photos``; undetected faces use a central box and are counted)."""
+    """A folder of ``<person>/clean/`` and ``<person>/occluded/`` photos (names matched without case; the
+    suffixes of ``IMAGE_SUFFIXES``), every face detected and aligned on the template like LFW
+    (``occface.faces.photos``; undetected faces use a central box and are counted). A person with clean
+    photos only is kept as an impostor (their photos join the clean side), one with occluded photos only is
+    left out (no clean photo to match); both are named in a warning. A link that cannot be followed (a
+    loop, a missing target) is an error naming it."""
     from ..faces.photos import align_photos
 
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder of <person>/clean/ + <person>/occluded/ faces")
-    people = sorted(d.name for d in root.iterdir() if (d / "clean").is_dir() and (d / "occluded").is_dir())
-    if not people:
+    people, problems = _person_folders(root)
+    files: dict[str, list[tuple[str, Path]]] = {part: [] for part in PARTS}
+    ignored: list[str] = []
+    for person, parts in people.items():
+        for part, folder in parts.items():
+            if folder is not None:
+                files[part] += [(person, f) for f in _photos(folder, problems, ignored)]
+    if problems:
+        raise ValueError(f"{root}: {len(problems)} entr{'y' if len(problems) == 1 else 'ies'} cannot be read: "
+                         f"{'; '.join(problems[:10])}. Fix or remove these links, then run again.")
+    complete = [p for p in people if all(people[p].values())]
+    if not complete:
         raise ValueError(f"{root} holds no <person>/clean/ + <person>/occluded/ folders "
                          "(see occface.eval.protocols.load_folder)")
+    has = {part: {person for person, _ in files[part]} for part in PARTS}
+    for part in PARTS:
+        if not has[part]:
+            seen = f"; ignored files of other types: {', '.join(sorted(set(ignored))[:5])}" if ignored else ""
+            raise ValueError(f"no {part} images under {root}/*/{part}/: accepted suffixes are "
+                             f"{', '.join(IMAGE_SUFFIXES)} (any case){seen}")
+    clean_only = sorted(has["clean"] - has["occluded"])
+    occluded_only = sorted(has["occluded"] - has["clean"])
+    left = []
+    if clean_only:
+        left.append(f"{', '.join(clean_only)}: clean photos but no occluded ones, kept as impostors only")
+    if occluded_only:
+        left.append(f"{', '.join(occluded_only)}: occluded photos but no clean ones to match, left out")
+    if left:
+        warnings.warn(f"{root}: " + "; ".join(left), UserWarning, stacklevel=2)
+    kept = sorted(has["clean"])
+    index = {person: j for j, person in enumerate(kept)}
     parts = {}
-    for part in ("clean", "occluded"):
-        files = [(j, f) for j, person in enumerate(people) for f in sorted((root / person / part).iterdir())
-                 if f.suffix.lower() in IMAGE_SUFFIXES]
-        if not files:
-            raise ValueError(f"no {part} images under {root}/*/{part}/")
-        parts[part] = (align_photos([f for _, f in files], size), np.array([j for j, _ in files]))
-    return FolderFaces(*parts["clean"], *parts["occluded"], people)
+    for part in PARTS:
+        chosen = [(index[person], f) for person, f in files[part] if person in index]
+        parts[part] = (align_photos([f for _, f in chosen], size), np.array([j for j, _ in chosen]))
+    return FolderFaces(*parts["clean"], *parts["occluded"], kept)
 
 
 def real_occlusions(root: str | Path, restore: Restore | None = None, embed: Embed | None = None,

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from ..eval.real import real_sets  # the notebook calls benchmark.real_sets
+from ..eval.real import real_sets, user_note  # the notebook calls benchmark.real_sets
 from ..faces.occlusion import KINDS
 from ..profiles import Profile, ProfileConfig, get_profile
 from ..results import Cell
@@ -650,8 +650,7 @@ def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_
                         f"labels), against {len(d.clean)} photos of the same people flagged with no natural "
                         f"occlusion ({d.undetected} faces not detected, aligned from the central box).")
     if "user" in sets:
-        notes.append(f"own folder: OCCFACE_REAL_OCCLUSIONS ({len(sets['user'].occluded)} occluded, "
-                     f"{len(sets['user'].clean)} clean photos).")
+        notes.append(f"own folder: {user_note(sets['user'])}")
     return Table("real_occlusions", cells, "EER (%) on real occlusions, every method (dlib; FROM: its own features)",
                  notes, 1)
 

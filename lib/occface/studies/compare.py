@@ -36,11 +36,11 @@ def load_methods(names: Sequence[str], profile: str | Profile) -> tuple[dict, di
 def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, str]:
     """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
     ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
-    A ``registry.Trained`` wrapper (model + training history) is looked through."""
-    from ..registry import Trained
+    The registry's wrappers (``Checked``: the input check; ``Trained``: model + training history) are looked
+    through."""
+    from ..registry import unwrap
 
-    while isinstance(fn, Trained):
-        fn = fn.model
+    fn = unwrap(fn)
     owner = getattr(fn, "__self__", None)
     if callable(getattr(owner, "predict_mask", None)):
         return owner.predict_mask, f"{type(owner).__name__}.predict_mask"
