@@ -532,3 +532,15 @@ def test_an_interrupt_while_publishing_also_restores_the_previous_run(sandbox, m
     with pytest.raises(KeyboardInterrupt):
         runner.main(["--profile", "quick", "--force"])
     assert _tree(sandbox / "results/quick") == before
+
+
+def test_a_default_run_keeps_its_executed_notebook_beside_its_tables_and_quick_does_not(sandbox):
+    import nbformat
+
+    assert runner.main(["--profile", "default", "--allow-dirty"]) == 0
+    kept = sandbox / "results/default/tour/00_a.ipynb"
+    nbformat.validate(nbformat.read(kept, as_version=4))
+    stamp = json.loads((sandbox / "results/default/.stamps/00_a.json").read_text())
+    assert "tour/00_a.ipynb" in stamp["artifacts"]
+    assert runner.main(["--profile", "quick"]) == 0
+    assert not (sandbox / "results/quick/tour/00_a.ipynb").exists()  # quick's run is notebooks/00_a.ipynb

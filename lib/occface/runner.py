@@ -468,6 +468,7 @@ def _publish_all(notebook: Path, profile: str, wanted: str, staging: Path, execu
                      *(final / rel for rel in before)]:
             undo.keep(path)
         artifacts = _publish(staged, final) if staged.exists() else []
+        artifacts += _publish_executed(executed, final, notebook, profile, artifacts, undo)
         for stale in sorted(before - set(artifacts)):  # e.g. a table renamed since the last run
             (final / stale).unlink(missing_ok=True)
         _prune_manifests(final)
@@ -488,6 +489,22 @@ def _publish_all(notebook: Path, profile: str, wanted: str, staging: Path, execu
             "and run it again.") from err
     undo.discard()
     return record
+
+
+def _publish_executed(executed: Path, final: Path, notebook: Path, profile: str, artifacts: list[str],
+                      undo: "_Undo") -> list[str]:
+    """The executed notebook beside its tables, ``<topic>/<notebook>.ipynb``, cleaned (``occface.executed``:
+    outputs kept, widget state and machine paths gone), so a reader opens the real run. Not at ``quick``: its
+    executed notebooks are the committed ``notebooks/*.ipynb`` themselves."""
+    from .executed import publish_executed
+
+    topics = sorted({Path(a).parts[0] for a in artifacts if len(Path(a).parts) > 1})
+    if profile == "quick" or not topics:
+        return []
+    kept = f"{topics[0]}/{notebook.name}"
+    undo.keep(final / kept)
+    publish_executed(executed, final / kept)
+    return [kept]
 
 
 def run_notebook(notebook: Path, profile: str, wanted: str, *, wait: bool = False) -> dict:
