@@ -370,7 +370,9 @@ def test_the_photo_fingerprint_survives_link_loops_and_dangling_links(tmp_path):
 
 def test_every_cell_runs_under_the_profiles_time_limit(sandbox, monkeypatch):
     assert runner.main(["--profile", "quick"]) == 0
-    assert _calls(sandbox)[-1]["timeout"] == runner.CELL_TIMEOUT_S["quick"] > 0
+    from occface.knobs import RunKnobs
+
+    assert _calls(sandbox)[-1]["timeout"] == RunKnobs.for_profile("quick").cell_timeout_s > 0
     monkeypatch.setenv("OCCFACE_CELL_TIMEOUT", "7")
     assert runner.main(["--profile", "quick", "--force"]) == 0
     assert _calls(sandbox)[-1]["timeout"] == 7

@@ -26,7 +26,7 @@ Concurrency and failures:
   has the folder's contents (every file's path, size and modification time) among its inputs, so adding,
   changing or removing a photo, or setting or unsetting the variable, re-runs it; a variable naming no folder
   fails the pre-run check.
-- Every cell runs under a time limit (``CELL_TIMEOUT_S`` per profile, generous; ``OCCFACE_CELL_TIMEOUT``
+- Every cell runs under a time limit (``knobs.RunKnobs`` per profile, generous; ``OCCFACE_CELL_TIMEOUT``
   seconds overrides it): a cell that runs longer (or whose kernel reply is lost) stops the kernel, releases
   the notebook's lock and is named. A cell that raises is named with its error; the executed notebook holding
   the traceback is kept in ``<cache>/failed/<profile>/<notebook>.ipynb``. Either way nothing of that notebook
@@ -65,9 +65,6 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 LIB_DIR = REPO_ROOT / "lib" / "occface"
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_DIRTY = 1, 2, 3, 4
 GUARDED_PROFILES = ("default", "full")  # published from a clean tree only (see --allow-dirty)
-# Longest a single cell may run (seconds): generous (the slowest cells at `default` train for ~1 h on a
-# shared CPU), but finite, so a lost kernel reply cannot hang a run and its lock for ever.
-CELL_TIMEOUT_S = {"quick": 2 * 3600, "default": 12 * 3600, "full": 72 * 3600}
 PUBLISH_MARGIN = 1 << 20  # bytes kept free beyond the files themselves (manifests, stamp, index)
 
 
@@ -307,7 +304,7 @@ def preflight(profile: str, only: list[str] | None = None, *, checksums: bool = 
     timeout = os.environ.get("OCCFACE_CELL_TIMEOUT")
     if timeout is not None and not (timeout.isdigit() and int(timeout) > 0):
         problems.append(f"OCCFACE_CELL_TIMEOUT={timeout!r} must be a positive whole number of seconds (the longest "
-                        f"a cell may run), or unset for the profile's limit {CELL_TIMEOUT_S}")
+                        f"a cell may run), or unset for the profile's own limit (occface.knobs.RunKnobs)")
     cache = cache_problem()
     if cache:
         problems.append(cache)
@@ -507,17 +504,12 @@ def _publish_executed(executed: Path, final: Path, notebook: Path, profile: str,
     return [kept]
 
 
-def run_notebook(notebook: Path, profile: str, wanted: str, *, wait: bool = False) -> dict:
-    """Execute one notebook with papermill into its own staging folder, then publish its results and stamp
-    it, holding the notebook's lock throughout (RunnerBusyError when another run holds it, unless ``wait``)."""
-    with notebook_lock(profile, notebook, wait=wait):
-        return _run_locked(notebook, profile, wanted)
-
-
 def cell_timeout(profile: str) -> int:
-    """Seconds a single cell may run: ``OCCFACE_CELL_TIMEOUT`` when set, else the profile's ``CELL_TIMEOUT_S``."""
+    """Seconds a single cell may run: ``OCCFACE_CELL_TIMEOUT`` when set, else the profile's ``RunKnobs``."""
+    from .knobs import RunKnobs
+
     value = os.environ.get("OCCFACE_CELL_TIMEOUT")
-    return int(value) if value else CELL_TIMEOUT_S.get(profile, max(CELL_TIMEOUT_S.values()))
+    return int(value) if value and value.isdigit() else RunKnobs.for_profile(profile).cell_timeout_s
 
 
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds to the executed copy
