@@ -31,8 +31,7 @@ from ..nn.blocks import ContextualAttention, conv_norm_act
 from ..nn.discriminators import GlobalLocalCritic
 from ..nn.gan import GANSteps
 from ..nn.losses import spatial_discount
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from ..registry import Trained, register
 
 
@@ -94,6 +93,7 @@ class DeepFillConfig(ProfileConfig):
 
     # quick/default: narrower nets, a larger lr, fewer critic steps per G step (and at default fewer steps:
     # ~0.3 s a step on one CPU thread) to fit a CPU budget
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=4, critic_width=4, batch=8, lr=1e-3, d_steps=1),
         "default": dict(width=8, critic_width=12, batch=16, lr=4e-4, d_steps=2, copies=2, steps=1000),
@@ -327,7 +327,7 @@ def _deepfill(profile: Profile):
 @register("deepfill-generic", "inpainter", "Yu et al., CVPR 2018, trained on generic free-form / rectangular holes "
           "(no occluder templates), as the released weights FSG-GAN compares against", keeps_known=True)
 def _deepfill_generic(profile: Profile):
-    return _inpainter(dataclasses.replace(DeepFillConfig.for_profile(profile), masks="generic"))
+    return _inpainter(DeepFillConfig.for_profile(profile, masks="generic"))
 
 
 def _inpainter(cfg: DeepFillConfig) -> Trained:
