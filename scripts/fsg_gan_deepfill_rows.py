@@ -3,7 +3,7 @@
 "DeepFill" is trained on generic free-form / rectangular holes (``deepfill-generic``) and handed the
 occluder's mask at test, the paper's comparison; the in-domain DeepFill (``deepfill``, our occluders, exact
 mask) is the upper bound. Prints PSNR / SSIM per test set and the hole PSNR (inside the occluder's mask,
-computed ad hoc here) and writes the table under ``$OCCFACE_RESULTS`` (point it at a scratch folder).
+``eval.metrics.masked_psnr``) and writes the table under ``$OCCFACE_RESULTS`` (point it at a scratch folder).
 
     OCCFACE_RESULTS=/tmp/results python scripts/fsg_gan_deepfill_rows.py --profile quick
 """
@@ -14,14 +14,9 @@ import argparse
 
 import torch
 
+from occface.eval.metrics import masked_psnr
 from occface.papers.fsg_gan import tables
 from occface.papers.fsg_gan.train import FSGConfig, train_fsg_gan
-
-
-def hole_psnr(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> float:
-    m = mask.expand_as(out)
-    se = ((out - clean) ** 2 * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
-    return float((10 * torch.log10(1 / se.clamp_min(1e-10))).mean())
 
 
 def main() -> None:
@@ -41,7 +36,7 @@ def main() -> None:
     sets = tables.test_sets(cfg)
     for name, s in sets.items():
         with torch.no_grad():
-            line = "  ".join(f"{row}: {hole_psnr(m(s.occluded, s.mask).clamp(0, 1), s.clean, s.mask):.2f}"
+            line = "  ".join(f"{row}: {masked_psnr(m(s.occluded, s.mask).clamp(0, 1), s.clean, s.mask):.2f}"
                              for row, m in methods.items())
         print(f"hole PSNR (dB) {name}: {line}")
     table = tables.table2(cfg, methods, sets)

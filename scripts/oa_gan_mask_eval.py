@@ -21,7 +21,7 @@ import json
 import numpy as np
 import torch
 
-from occface.eval.metrics import psnr
+from occface.eval.metrics import masked_psnr, psnr
 from occface.papers.oa_gan import natural, tables
 from occface.papers.oa_gan.train import OAGANConfig, train_oa_gan
 
@@ -29,10 +29,8 @@ VAL_SHARE = 0.2
 
 
 def hole_psnr(images: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """Per-image PSNR (dB) over the pixels inside ``mask`` (ad hoc; the benchmark's metric lives elsewhere)."""
-    m = mask.expand_as(images)
-    se = ((images - clean) ** 2 * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
-    return (10 * torch.log10(1 / se.clamp_min(1e-10))).numpy()
+    """Per-image PSNR (dB) inside the occluder's mask (``eval.metrics.masked_psnr``)."""
+    return masked_psnr(images, clean, mask, per_image=True)
 
 
 def split_people(data: natural.OAGANData, seed: int) -> tuple[natural.OAGANData, torch.Tensor]:
@@ -97,7 +95,7 @@ def main() -> None:
     cfg = OAGANConfig.for_profile(args.profile, **overrides)
     cfg = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **{k: parse_value(v)
                                                                              for k, v in weights.items()}))
-    images = args.images or tables.EVAL_IMAGES[cfg.profile]
+    images = args.images or tables.Knobs.for_profile(cfg.profile).eval_images
     if args.split == "val":
         data = natural.load_data(cfg.net.image_size, max_images=cfg.max_train_images, seed=cfg.seed)
         train, held = split_people(data, cfg.seed)

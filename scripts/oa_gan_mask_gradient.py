@@ -95,7 +95,8 @@ def main() -> None:
     changes = {k: v for k, v in (("mask", args.mask_weight), ("smooth", args.smooth_weight)) if v is not None}
     cfg = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
     runs = [mask_gradients(cfg, args.batch, seed, not args.no_features, args.checkpoint) for seed in range(args.seeds)]
-    print(f"OA-GAN {'from ' + args.checkpoint if args.checkpoint else 'at initialisation'}, profile {args.profile} ({cfg.net.image_size} px), batch {args.batch}, "
+    state = f"from {args.checkpoint}" if args.checkpoint else "at initialisation"
+    print(f"OA-GAN {state}, profile {args.profile} ({cfg.net.image_size} px), batch {args.batch}, "
           f"{args.seeds} seeds; weights {cfg.weights}")
     print("mean dL/dM (M = 1 keeps; > 0 on occluder pixels opens the hole there)")
     print(f"{'term':42s} {'occluder px':>12s} {'other px':>12s} {'loss':>10s}")
