@@ -36,7 +36,8 @@ def mean_grad(term: torch.Tensor, keep: torch.Tensor, where: torch.Tensor) -> fl
 
 def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool = True,
                    checkpoint: str = "") -> dict[str, tuple]:
-    """{term: (mean dL/dM on occluder pixels, on the other pixels, the term's value)} for one paired batch, at
+    """{term: (mean dL/dM on occluder pixels, on the other pixels, the term's value, on the non-occluder pixels
+    of the face's bottom third)} for one paired batch, at
     initialisation or with the generator and critic of ``checkpoint`` (a trained OA-GAN's file)."""
     data = training_data(cfg.net.image_size, cfg.max_train_images, cfg.seed, cfg.attributes)
     net = dataclasses.replace(cfg.net, attributes=data.attributes)
@@ -62,21 +63,27 @@ def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool =
     terms.pop("total")
     occ = b.mask
     rest = 1 - occ
+    lower = torch.zeros_like(occ)
+    lower[..., 2 * occ.shape[-2] // 3:, :] = 1  # the bottom third of the face (mouth and chin)
+    lower = lower * rest
     rows = {}
     for name, term in terms.items():
-        rows[name] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
+        rows[name] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()),
+                      mean_grad(term, keep, lower))
     for label, weights in (("pixel, weights learned (former code)", "learned"),
                            ("pixel, weights given (detached; now)", "given")):
         term = w.pixel * pixel_loss(out, b.clean, w.hole, w.valid, w.pixel_on, weights)
-        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
+        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()),
+                       mean_grad(term, keep, lower))
     from occface.nn.losses import total_variation
     for label, t in (("smooth: TV of M only", out.keep), ("smooth: TV of x_final only", out.final)):
         term = w.smooth * total_variation(t) * t[0].numel()
-        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()))
+        rows[label] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest), float(term.detach()),
+                       mean_grad(term, keep, lower))
     x = out.final if w.pixel_on == "final" else out.synth
     term = w.pixel * masked_l1(x, b.clean, occ, hole=w.hole, valid=w.valid)
     rows["pixel, weights from the true mask"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest),
-                                                 float(term.detach()))
+                                                 float(term.detach()), mean_grad(term, keep, lower))
     return rows
 
 
@@ -94,15 +101,16 @@ def main() -> None:
     cfg = OAGANConfig.for_profile(args.profile)
     changes = {k: v for k, v in (("mask", args.mask_weight), ("smooth", args.smooth_weight)) if v is not None}
     cfg = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
-    runs = [mask_gradients(cfg, args.batch, seed, not args.no_features, args.checkpoint) for seed in range(args.seeds)]
+    runs = [mask_gradients(cfg, args.batch, seed, not args.no_features, args.checkpoint)
+            for seed in range(args.seeds)]
     state = f"from {args.checkpoint}" if args.checkpoint else "at initialisation"
     print(f"OA-GAN {state}, profile {args.profile} ({cfg.net.image_size} px), batch {args.batch}, "
           f"{args.seeds} seeds; weights {cfg.weights}")
     print("mean dL/dM (M = 1 keeps; > 0 on occluder pixels opens the hole there)")
-    print(f"{'term':42s} {'occluder px':>12s} {'other px':>12s} {'loss':>10s}")
+    print(f"{'term':42s} {'occluder px':>12s} {'other px':>12s} {'lower third':>12s} {'loss':>10s}")
     for name in runs[0]:
-        occ, rest, value = (sum(r[name][j] for r in runs) / len(runs) for j in range(3))
-        print(f"{name:42s} {occ:12.3e} {rest:12.3e} {value:10.4f}")
+        occ, rest, value, lower = (sum(r[name][j] for r in runs) / len(runs) for j in range(4))
+        print(f"{name:42s} {occ:12.3e} {rest:12.3e} {lower:12.3e} {value:10.4f}")
 
 
 if __name__ == "__main__":
