@@ -41,7 +41,6 @@ def main() -> None:
     parser.add_argument("--profile", default="quick")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    from occface.results import Results  # noqa: F401  (the writer the notebook uses)
     cfg = FSGConfig.for_profile(args.profile)
     trained = tables.train_variants(cfg)
     test = tables.test_sets(cfg)["Set2-LFW"]
@@ -66,7 +65,8 @@ def main() -> None:
 def _results(profile: str):
     from occface.notebook import start_notebook
 
-    return start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)").results
+    return start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)",
+                          quiet=True).results
 
 
 if __name__ == "__main__":
