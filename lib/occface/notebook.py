@@ -50,3 +50,25 @@ def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int =
         print(f"profile {P.name}: {P.image_size} px de-occlusion, {P.recog_size[0]}x{P.recog_size[1]} recognition; "
               f"seed {seed}; {hardware_label()}")
     return run
+
+
+def check(what: str, got, expected, atol: float = 1e-6, rtol: float = 1e-6) -> None:
+    """An exercise's automatic check: ``got`` (the student's answer) must equal ``expected`` (the library's)
+    within ``atol + rtol * |expected|``, element-wise; prints one line when it does, raises otherwise."""
+    import numpy as np
+    import torch
+
+    def plain(x):
+        return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+
+    if got is None or got is Ellipsis:
+        raise AssertionError(f"{what}: no answer yet (got {got!r})")
+    a, b = plain(got), plain(expected)
+    if a.shape != b.shape:
+        raise AssertionError(f"{what}: your answer has shape {a.shape}, the library's {b.shape}")
+    if not np.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True):
+        worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
+        raise AssertionError(f"{what}: your answer differs from the library's by up to {worst:.3g} "
+                             f"(allowed {atol:g} + {rtol:g} x |expected|); yours {np.round(a, 6).ravel()[:6]}, "
+                             f"library {np.round(b, 6).ravel()[:6]}")
+    print(f"ok: {what}")
