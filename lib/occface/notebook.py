@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .paths import REPO_ROOT
 from .profiles import Profile, get_profile
 from .results import Results
 from .runtime import hardware_label, seed_everything
@@ -23,11 +25,29 @@ class NotebookRun:
     profile: Profile
     results: Results
     started: float = field(default_factory=time.perf_counter)
+    reused_before: int = field(default_factory=lambda: len(_reused()))
 
     def finished(self) -> str:
-        """One line for the last cell: wall time, hardware and where the results went."""
-        return (f"notebook wall time {time.perf_counter() - self.started:.0f} s on {hardware_label()}; "
-                f"results in {self.results.folder}")
+        """One line for the last cell: wall time, hardware, checkpoints reused and where the results went
+        (relative to the repository, or under $OCCFACE_RESULTS: no machine path in a committed output)."""
+        reused = len(_reused()) - self.reused_before
+        cache = f"{reused} finished checkpoint(s) reused from the cache; " if reused else ""
+        return (f"notebook wall time {time.perf_counter() - self.started:.0f} s on {hardware_label()}; {cache}"
+                f"results in {shown_folder(self.results.folder)}")
+
+
+def _reused() -> list[str]:
+    from .train import REUSED
+    return REUSED
+
+
+def shown_folder(folder: Path) -> str:
+    """A results folder as a notebook prints it: relative to the repository (``results/quick/tour``), else
+    under ``$OCCFACE_RESULTS`` (the runner's staging area, a temporary folder in tests)."""
+    try:
+        return str(Path(folder).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return "$OCCFACE_RESULTS/" + "/".join(Path(folder).parts[-2:])
 
 
 def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int = 0, *,

@@ -39,6 +39,14 @@ COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit
 TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark"}
 
 
+class SavedFile(type(Path())):
+    """The path of a file :class:`Results` wrote; its repr names it under the results root
+    (``<saved quick/tour/faces.png>``), so a notebook cell ending in ``res.figure(...)`` shows no machine path."""
+
+    def __repr__(self) -> str:
+        return f"<saved {'/'.join(self.parts[-3:])}>"
+
+
 @dataclass
 class Cell:
     """One number of a paper's table: ours beside the paper's (either may be missing), optionally with a
@@ -146,7 +154,7 @@ class Results:
                 "commit": commit_label(), "hardware": hardware_label()}
 
     def table(self, name: str, cells: Iterable[Cell], *, title: str, notes: Iterable[str] = (),
-              digits: int = 2, interval: str = CONFIDENCE) -> Path:
+              digits: int = 2, interval: str = CONFIDENCE) -> SavedFile:
         """Write ``<name>.csv`` (tidy) and ``<name>.md`` (rows x columns, ours beside the paper's);
         ``interval`` says in the legend what the cells' ``[low, high]`` are."""
         cells = list(cells)
@@ -164,9 +172,9 @@ class Results:
                                                                             interval))
         self._record(name, "table", title, [f"{name}.csv", f"{name}.md"])
         self.written.append(csv_path)
-        return csv_path
+        return SavedFile(csv_path)
 
-    def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> Path:
+    def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> SavedFile:
         """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata
         (not the commit: see the module docstring)."""
         labels = self.labels
@@ -182,7 +190,7 @@ class Results:
         atomic_write_bytes(path, buffer.getvalue())
         self._record(name, "figure", title, [f"{name}.png"])
         self.written.append(path)
-        return path
+        return SavedFile(path)
 
     def _markdown(self, name: str, cells: list[Cell], title: str, notes: list[str], digits: int,
                   interval: str = CONFIDENCE) -> str:
