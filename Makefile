@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test unit nbval lab data clean check notebooks install bench verify exercises
+.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench verify book exercises
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping.
@@ -31,7 +31,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed
-	$(MAKE) unit nbval
+	$(MAKE) lint unit nbval
+
+# unused imports/variables, undefined names (ruff); code written twice in lib/ (pylint's duplicate-code, 6 lines)
+lint: $(VENV)/.installed
+	$(PY) -m ruff check lib tests scripts
+	$(PY) -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=yes \
+	    --ignore-docstrings=yes --ignore-comments=yes --score=no lib/occface
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests -q --durations=15
@@ -54,6 +60,10 @@ exercises: $(VENV)/.installed
 # Re-run every notebook at quick into a temporary folder and compare each table with the committed one.
 verify: $(VENV)/.installed
 	$(PY) -m occface.verify --profile quick
+
+# A static site (README, results index, tables, figures, executed notebooks of PROFILE) in book/, offline.
+book: $(VENV)/.installed
+	$(PY) scripts/build_book.py --profile $(PROFILE) --out book
 
 lab: $(VENV)/.installed
 	$(PY) -m jupyter lab notebooks/

@@ -21,10 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from occface.claims import HOLDS, NOISE, NOT_HOLDS, NOT_MEASURED, ClaimRow, read_claims
+from occface.papers import PAPERS
 from occface.paths import results_root
 
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"
-TOPIC_NAMES = {"rla": "RLA", "fsg_gan": "FSG-GAN", "oa_gan": "OA-GAN", "from": "FROM", "id_gan": "ID-GAN"}
+TOPIC_NAMES = {p.topic: p.title for p in PAPERS}
 
 
 def collect(root: Path, profile: str) -> list[ClaimRow]:

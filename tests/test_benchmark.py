@@ -43,7 +43,7 @@ def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
               _scores("strong", "inpainter", {"sunglasses": 0.9, "hand": 0.8}, psnr=25),
               _scores("occluded", "reference", {"sunglasses": 0.75, "hand": 0.75}, psnr=0)]
     assert [s.name for s in B.ranking(scores)] == ["strong", "occluded", "weak", "FROM"]
-    table = B.leaderboard(scores, B.BUDGETS["quick"], "quick")
+    table = B.leaderboard(scores, B.Budget.for_profile("quick"), "quick")
     values = table.values()
     assert list(values) == ["strong", "occluded", "weak", "FROM"]
     assert all(list(row) == list(values["strong"]) for row in values.values())  # one column order for all
@@ -57,7 +57,7 @@ def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
 
 def test_leaderboard_intervals_bracket_their_values():
     scores = [_scores("a", "restorer", {"sunglasses": 0.8, "hand": 0.7, "cup": 0.9}, psnr=22)]
-    cells = [c for c in B.leaderboard(scores, B.BUDGETS["quick"], "quick").cells if c.ci_low is not None]
+    cells = [c for c in B.leaderboard(scores, B.Budget.for_profile("quick"), "quick").cells if c.ci_low is not None]
     assert {c.column for c in cells} >= {"PSNR", "SSIM", "dlib accuracy", "dlib EER", "rank-1"}
     for c in cells:
         assert c.ci_low <= c.ours <= c.ci_high, c

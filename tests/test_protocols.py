@@ -106,3 +106,33 @@ def test_image_quality_feeds_an_inpainter_the_true_mask_and_gives_intervals(data
         lo, hi = q[f"{key}_ci"]
         assert lo <= q[key] <= hi
     assert q["psnr"] != q["psnr_occluded"]
+
+
+def test_probe_ranks_on_a_hand_built_gallery():
+    from occface.eval.metrics import probe_ranks
+
+    gallery = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    ids = np.array([7, 3, 5])
+    probes = np.array([[0.9, 0.1], [0.9, 0.2], [0.2, -1.0], [-1.0, 1.0]])
+    # probe 0 -> person 7 is nearest (rank 0); probe 1 claims person 3, second nearest (rank 1);
+    # probe 2 (pointing down) claims person 3, farthest of three (rank 2); probe 3 ties 3 and 5 (rank 0)
+    ranks = probe_ranks((gallery, ids), (probes, np.array([7, 3, 3, 5])))
+    assert ranks.tolist() == [0, 1, 2, 0]
+
+
+def test_identification_rates_give_sd_over_draws_or_a_bootstrap_interval_over_probes():
+    from occface.eval.metrics import mean_interval
+    from occface.eval.protocols import identification_rates
+
+    feats = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.1, 0.9], [0.0, 1.0], [1.0, 0.1]])
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    draws = [(np.array([0, 1]), np.array([2, 3, 4, 5])), (np.array([2, 3]), np.array([0, 1, 4, 5]))]
+    sd = identification_rates((feats, labels), (feats, labels), [1], draws=draws, interval="sd")[1]
+    # draw 1: probes 2, 3 right, 4, 5 wrong -> 50 %; draw 2: 0, 1 right, 4, 5 wrong -> 50 %
+    assert (sd.mean, sd.low, sd.high) == (50.0, 50.0, 50.0)
+    boot = identification_rates((feats, labels), (feats, labels), [1, 2], draws=draws[:1], interval="bootstrap")
+    low, high = mean_interval(np.array([1.0, 1.0, 0.0, 0.0]))
+    assert boot[1].mean == 50.0 and (boot[1].low, boot[1].high) == (100 * low, 100 * high)
+    assert boot[2].mean == 100.0
+    with pytest.raises(ValueError, match="interval"):
+        identification_rates((feats, labels), (feats, labels), [1], interval="ci")

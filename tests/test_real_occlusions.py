@@ -3,7 +3,7 @@ shared metric, the clustered interval is the shared bootstrap's, the selection k
 
 import numpy as np
 import pytest
-from occface.eval import metrics as M
+from occface.eval import metrics
 from occface.eval.real import clustered_eer, select_natural, weighted_eer
 
 
@@ -17,10 +17,10 @@ def _scores(n=300, seed=0):
 
 def test_weighted_eer_with_unit_or_count_weights_is_the_shared_eer():
     s, y = _scores()
-    assert weighted_eer(s, y, np.ones((1, len(s))))[0] == pytest.approx(M.eer(s[y], s[~y]), abs=1e-12)
+    assert weighted_eer(s, y, np.ones((1, len(s))))[0] == pytest.approx(metrics.eer(s[y], s[~y]), abs=1e-12)
     counts = np.random.default_rng(1).integers(0, 3, size=len(s))
     rep = np.repeat(np.arange(len(s)), counts)
-    assert weighted_eer(s, y, counts[None])[0] == pytest.approx(M.eer(s[rep][y[rep]], s[rep][~y[rep]]), abs=1e-12)
+    assert weighted_eer(s, y, counts[None])[0] == pytest.approx(metrics.eer(s[rep][y[rep]], s[rep][~y[rep]]), abs=1e-12)
     no_genuine = np.where(y, 0, 1)
     assert np.isnan(weighted_eer(s, y, no_genuine[None])[0])
 
@@ -29,8 +29,8 @@ def test_clustered_interval_is_the_shared_bootstrap():
     s, y = _scores(240)
     cluster = np.repeat(np.arange(60), 4)
     value, ci = clustered_eer(s, y, cluster, resamples=200, seed=3)
-    assert value == pytest.approx(M.eer(s[y], s[~y]))
-    assert ci == pytest.approx(M.eer_interval(s, y, cluster, resamples=200, seed=3), abs=1e-12)
+    assert value == pytest.approx(metrics.eer(s[y], s[~y]))
+    assert ci == pytest.approx(metrics.eer_interval(s, y, cluster, resamples=200, seed=3), abs=1e-12)
 
 
 def test_natural_selection_is_held_out_people_with_both_kinds_of_photo(data_root):

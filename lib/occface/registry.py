@@ -27,6 +27,14 @@ class Inpainter(Protocol):
 
 
 @dataclass(frozen=True)
+class Paper:
+    """A paper of the companion, declared by its folder's ``__init__`` (``occface.papers.PAPERS`` lists them)."""
+    topic: str     # results/<profile>/<topic>/ and the notebook's results topic
+    title: str     # the paper's short name in tables, claims and the README
+    notebook: str  # notebooks/<notebook>.ipynb (source: notebooks/src/<notebook>.py)
+
+
+@dataclass(frozen=True)
 class Method:
     """A registered method: ``build(profile)`` returns the trained restorer / inpainter; ``keeps_known``
     promises pixels outside the hole unchanged (inpainters only); ``paper`` names where it comes from."""

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -36,7 +37,15 @@ from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
 COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
-TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark"}
+SHARED_TOPICS = {"tour", "faces", "evaluation", "baselines", "benchmark"}
+
+
+def topics() -> set[str]:
+    """The results topics: the shared notebooks' and one per paper folder (``papers/from_`` -> "from", as
+    ``from`` is a Python keyword); read from the folders, so a new paper's folder is its topic."""
+    papers = Path(__file__).parent / "papers"
+    return SHARED_TOPICS | {d.name.rstrip("_") for d in papers.iterdir()
+                            if (d / "__init__.py").exists() and not d.name.startswith("_")}
 
 
 class SavedFile(type(Path())):
@@ -143,8 +152,8 @@ class Results:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.topic not in TOPICS:
-            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(TOPICS)}")
+        if self.topic not in topics():
+            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(topics())}")
         get_profile(self.profile)  # validates the name
         self.folder = (self.root or results_root()) / self.profile / self.topic
 
@@ -176,7 +185,13 @@ class Results:
 
     def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> SavedFile:
         """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata
-        (not the commit: see the module docstring)."""
+        (not the commit: see the module docstring). Overlapping text boxes (``plots.text_overlaps``) are
+        named in a warning and in the manifest (``text_overlaps``), where a test reads them."""
+        from .plots import text_overlaps
+
+        overlaps = text_overlaps(fig)
+        if overlaps:
+            warnings.warn(f"{self.topic}/{name}: overlapping text in the figure: {overlaps[:3]}", stacklevel=2)
         labels = self.labels
         footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
                   f"{labels['hardware']}")
@@ -188,7 +203,7 @@ class Results:
                     metadata={"Title": title, "Description": footer, "Software": "occface"})
         path = self.folder / f"{name}.png"
         atomic_write_bytes(path, buffer.getvalue())
-        self._record(name, "figure", title, [f"{name}.png"])
+        self._record(name, "figure", title, [f"{name}.png"], text_overlaps=len(overlaps))
         self.written.append(path)
         return SavedFile(path)
 
@@ -221,11 +236,11 @@ class Results:
             lines += [""] + [f"- {n}" for n in notes]
         return "\n".join(lines) + "\n"
 
-    def _record(self, name: str, kind: str, title: str, files: list[str]) -> None:
+    def _record(self, name: str, kind: str, title: str, files: list[str], **extra) -> None:
         path = self.folder / "manifest.json"
         manifest = json.loads(path.read_text()) if path.exists() else {}
         manifest[name] = {"kind": kind, "title": title, "files": files,
-                          "topic": self.topic, **self.labels}
+                          "topic": self.topic, **self.labels, **extra}
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .claims import Estimate
 from .results import CONFIDENCE, SEED_SPREAD, Cell, Results, format_ours
 
 
@@ -27,6 +28,12 @@ class Table:
         for c in self.cells:
             out.setdefault(c.row, {})[c.column] = c.ours
         return out
+
+    def estimate(self, row: str, column: str, name: str | None = None) -> Estimate:
+        """The cell at (``row``, ``column``) as one side of a claim (``occface.claims.Estimate``), named
+        ``name`` (default: the column); a cell the table lacks gives an estimate without a number."""
+        found = next((c for c in self.cells if c.row == row and c.column == column), None)
+        return Estimate.from_cell(found, name=name) if found else Estimate(name or column, None)
 
     def frame(self):
         """A pandas DataFrame of "ours [interval] (paper)" strings, rows x columns, for display in a notebook."""

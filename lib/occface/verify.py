@@ -1,8 +1,9 @@
 """`make verify`: do the committed tables really come out of the code?
 
 Re-runs every notebook at ``quick`` into a temporary results folder (stamps ignored), then compares each
-table with the committed one under ``results/quick/``: identical where the code is deterministic, within a
-stated tolerance where it is not. Prints a one-screen report and exits non-zero on any difference.
+table with the committed one under ``results/quick/``: every number must come out identical (quick runs
+are deterministic on the CPU: fp32, one training thread, seeded batches); only cells that measure the machine
+(seconds, faces/s) are compared for presence. Prints a one-screen report and exits non-zero on any difference.
 
     python -m occface.verify [--profile quick] [--only 00_tour ...] [--keep]
 """
@@ -24,8 +25,6 @@ from .paths import REPO_ROOT
 NUMERIC = ("ours", "ci_low", "ci_high")
 # units whose cells measure the machine, not the method: compared for presence only
 MACHINE_UNITS = {"s", "seconds", "faces/s", "ms"}
-# tables with known non-determinism: {"<topic>/<table>": absolute tolerance in the table's unit}
-TOLERANCES: dict[str, float] = {}
 
 
 def compare_table(committed: Path, fresh: Path, tolerance: float = 0.0) -> tuple[str, str]:
@@ -70,7 +69,7 @@ def report(committed_root: Path, fresh_root: Path) -> dict[str, list[str]]:
         if not fresh.exists():
             out["missing"].append(name)
             continue
-        status, detail = compare_table(csv, fresh, TOLERANCES.get(name, 0.0))
+        status, detail = compare_table(csv, fresh)
         out[status].append(f"{name}: {detail}" if detail else name)
     return out
 

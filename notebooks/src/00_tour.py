@@ -62,8 +62,7 @@ kinds = ["sunglasses", "mouth_mask", "hand", "cup"]
 rows = {"clean": faces.images[:6]} | {k: occlude(faces.images[:6], k, placement="semantic",
                                                  landmarks=faces.landmarks[:6], seed=i).images
                                       for i, k in enumerate(kinds)}
-fig = image_grid(rows)
-fig.suptitle("Real LFW test faces, clean and occluded")
+fig = image_grid(rows, title="Real LFW test faces, clean and occluded")
 res.figure("faces_and_occluders", fig, title="LFW test faces under four occluder kinds")
 plt.show()
 

@@ -30,6 +30,7 @@ profile = "quick"
 
 # %%
 # NBVAL_CHECK_OUTPUT
+import dataclasses
 import time
 
 import matplotlib.pyplot as plt
@@ -40,6 +41,7 @@ from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.eval.sweeps import kind_sweep, region_sweep, scale_sweep, verification_cells
 from occface.faces.data import load_faces
 from occface.faces.occlusion import occlude
+from occface.knobs import EvaluationKnobs
 from occface.notebook import start_notebook
 from occface.pretrained.dlib_resnet import compare_with_dlib
 from occface.pretrained.facenet import compare_with_opencv, load_facenet
@@ -53,9 +55,7 @@ nb = start_notebook("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10
 P, res = nb.profile, nb.results
 # the clean reference uses every held-out pair at default; each sweep row a seeded, balanced subset (each
 # sweep pair embeds two occluded faces)
-BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10, check=40),
-          "default": dict(clean=3000, sweep=300, tsne=20, check=500),
-          "full": dict(clean=3000, sweep=3000, tsne=20, check=1000)}[P.name]
+BUDGET = dataclasses.asdict(EvaluationKnobs.for_profile(P))
 FARS = (1e-2, 1e-3)
 print(P.name, "image size", P.image_size, "budget", BUDGET)
 

@@ -137,7 +137,7 @@ for stage, h in rla.history.items():
 # %%
 from occface.papers.rla import diagnosis
 
-faces = diagnosis.diagnosis_faces(cfg.model.image_size, per_row=diagnosis.PER_ROW[P.name], seed=cfg.seed)
+faces = diagnosis.diagnosis_faces(cfg.model.image_size, per_row=tables.Knobs.for_profile(P).diagnosis_per_row, seed=cfg.seed)
 prior = data.mask.mean(0)
 diag = diagnosis.diagnose(rla.model, faces, prior)
 auc_table, iou_table = diagnosis.diagnosis_tables(diag, "RLA")

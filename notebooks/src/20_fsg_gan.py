@@ -144,7 +144,7 @@ table4.frame()
 # paper's) and FaceNet, the network inside FSG-GAN's identity loss (so its column favours FSG-GAN).
 
 # %%
-people = {"quick": 10, "default": 100}.get(P.name, 200)
+people = tables.Knobs.for_profile(P).identification_people
 table3 = tables.table3(cfg, methods, people)
 table3.write(res)
 table3.frame()

@@ -126,7 +126,8 @@ for key in ("g_total_paired", "g_total_natural", "g_pixel", "g_mask", "d_adv"):
 # the predicted mask should be nearly empty there, so the face passes through unchanged.
 
 # %%
-test = tables.test_set(cfg.net.image_size, tables.EVAL_IMAGES[P.name], seed=cfg.seed)
+knobs = tables.Knobs.for_profile(P)
+test = tables.test_set(cfg.net.image_size, knobs.eval_images, seed=cfg.seed)
 model = trained.model
 show = torch.linspace(0, len(test.clean) - 1, 10).long()  # spread over the test people
 fig = image_grid({"input": test.occluded[show], "predicted hole": model.predict_mask(test.occluded[show]),
@@ -140,7 +141,7 @@ res.figure("fig6_fig9", fig, title="OA-GAN on unseen occluders (Fig. 6) and on c
 # LFW test photos that the attribute classifiers flag as sunglasses, eyeglasses or hat: no ground truth.
 
 # %%
-held_out = natural.load_data(cfg.net.image_size, max_images=tables.EVAL_IMAGES[P.name] * 4, seed=cfg.seed, split="test")
+held_out = natural.load_data(cfg.net.image_size, max_images=knobs.eval_images * 4, seed=cfg.seed, split="test")
 if held_out.source == "lfw-attributes":
     x_nat = held_out.images[held_out.natural[torch.linspace(0, len(held_out.natural) - 1, 10).long()]]
     fig = image_grid({"natural input": x_nat, "predicted hole": model.predict_mask(x_nat),

@@ -132,8 +132,8 @@ res.figure("fig4", fig, title="GT, occluded (OCC), PM, Our-w/oID and Our-wID on 
 # notes otherwise); at `quick` CL and CA are left out for time.
 
 # %%
-columns = ("OCC", "PM", "GFC", "Our-w/oID", "Our-wID") if P.name == "quick" else tables.TABLE2_METHODS
-table2 = tables.table2(P, columns, max_images=100 if P.name == "quick" else None)
+knobs = tables.Knobs.for_profile(P)
+table2 = tables.table2(P, knobs.table2_methods, max_images=knobs.table2_images)
 table2.write(res)
 table2.frame()
 
@@ -147,11 +147,7 @@ table2.frame()
 # `quick`: 30 pairs, CL and CA left out.
 
 # %%
-if P.name == "quick":
-    table3 = tables.table3(P, ("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
-                           max_pairs=30)
-else:
-    table3 = tables.table3(P)
+table3 = tables.table3(P, knobs.table3_methods, max_pairs=knobs.table3_pairs)
 table3.write(res)
 print("\n".join(table3.notes))
 table3.frame()
@@ -175,8 +171,7 @@ res.figure("fig6", fig, title="Verification accuracy after inpainting, per recog
 # saw), each with a 95 % interval over people.
 
 # %%
-people, per_person = (8, 8) if P.name == "quick" else (37, 10)  # default: every held-out person with >= 20
-silhouette, fig = figures.fig7(P, people, per_person)
+silhouette, fig = figures.fig7(P, knobs.tsne_people, knobs.tsne_per_person)
 silhouette.write(res)
 res.figure("fig7", fig, title="t-SNE of R's identity features of held-out faces (silhouette beside each panel)")
 silhouette.frame()

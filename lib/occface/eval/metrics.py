@@ -257,14 +257,12 @@ def cosine_matrix(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     return a @ b.T
 
 
-def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
-           k: int | Sequence[int] = (1, 5, 10), metric: str = "cosine") -> float | dict[int, float]:
-    """Closed-set identification rate at rank k (FSG-GAN Table 3): a probe counts when its identity is among
-    the k gallery identities most similar to it (cosine; an identity's score is its best gallery image).
-
-    ``gallery`` and ``probes`` are (features (N,D), labels (N,)); every probe label must be in the gallery.
-    ``metric``: "cosine" similarity or "euclidean" (negative distance, dlib's metric).
-    """
+def probe_ranks(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
+                metric: str = "cosine") -> np.ndarray:
+    """0-based rank of each probe's true identity among the gallery identities, most similar first (an
+    identity's score is its best gallery image; ties count in the probe's favour). ``gallery`` and ``probes``
+    are (features (N,D), labels (N,)); every probe label must be in the gallery (closed set). ``metric``:
+    "cosine" similarity or "euclidean" (negative distance, dlib's metric)."""
     g_feat, g_lab = gallery
     p_feat, p_lab = probes
     g_lab, p_lab = np.asarray(g_lab), np.asarray(p_lab)
@@ -281,7 +279,17 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
     per_id = np.full((sim.shape[0], ids.size), -np.inf)
     np.maximum.at(per_id.T, g_idx, sim.T)                      # best gallery image per identity
     true = per_id[np.arange(sim.shape[0]), np.searchsorted(ids, p_lab)]
-    rank = (per_id > true[:, None]).sum(1)                    # 0-based rank (ties count in the probe's favour)
+    return (per_id > true[:, None]).sum(1)
+
+
+def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
+           k: int | Sequence[int] = (1, 5, 10), metric: str = "cosine") -> float | dict[int, float]:
+    """Closed-set identification rate at rank k (FSG-GAN Table 3): a probe counts when its identity is among
+    the k gallery identities most similar to it (cosine; an identity's score is its best gallery image).
+
+    ``gallery`` and ``probes`` are (features (N,D), labels (N,)) as in :func:`probe_ranks`.
+    """
+    rank = probe_ranks(gallery, probes, metric)
     ks = [k] if np.ndim(k) == 0 else list(k)
     out = {int(kk): float(np.mean(rank < kk)) for kk in ks}
     return out[int(k)] if np.ndim(k) == 0 else out
@@ -291,9 +299,10 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
 
 
 def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None = None, names: Sequence[str] | None = None,
-                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None):
+                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None, legend: bool = True):
     """2-D t-SNE (scikit-learn, PCA init, seeded) of features coloured by identity, marker by ``style``
-    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot)."""
+    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot). The legend sits outside the
+    axes (never on the points); ``legend=False`` leaves it out (panels of one figure share the first's)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     from sklearn.manifold import TSNE
@@ -314,9 +323,12 @@ def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None 
                     ax=ax, s=40, palette="tab10")
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
-    ax.legend(fontsize=7, loc="best", frameon=False)
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0)
+    else:
+        ax.get_legend().remove()
     return fig
 
 
 __all__ = ["psnr", "ssim", "ssim_torch", "gaussian_window", "roc", "eer", "tar_at_far", "lfw_accuracy",
-           "best_threshold", "FoldAccuracy", "cosine_matrix", "rank_k", "tsne_figure"]
+           "best_threshold", "FoldAccuracy", "cosine_matrix", "probe_ranks", "rank_k", "tsne_figure"]

@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .metrics import (cosine_matrix, eer, eer_interval, lfw_accuracy, mean_interval, psnr, rank_k, ssim,
+from .metrics import (cosine_matrix, eer, eer_interval, lfw_accuracy, mean_interval, probe_ranks, psnr, ssim,
                       tar_at_far)
 from ..faces.photos import AlignedPhotos
 from ..profiles import Profile, get_profile
@@ -181,6 +181,56 @@ def verification(profile: str | Profile, occlusion: dict | None = None, restore:
     return out
 
 
+@dataclass(frozen=True)
+class TestSet:
+    """A synthetic evaluation set: occluded faces, the clean faces they came from, the occluder masks
+    (1 = occluder) and, where known, each face's occluder kind. Every paper's PSNR/SSIM tables score on one."""
+    occluded: torch.Tensor
+    clean: torch.Tensor
+    mask: torch.Tensor
+    kinds: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An identification rate (%) with its interval: ``low``/``high`` are mean -/+ one s.d. over gallery draws
+    (``interval="sd"``, FSG-GAN's Table 3) or a 95 % bootstrap interval over probes (``"bootstrap"``)."""
+    mean: float
+    low: float
+    high: float
+    interval: str
+
+
+def identification_rates(gallery: tuple[np.ndarray, np.ndarray], probes: tuple[np.ndarray, np.ndarray],
+                         ks: Iterable[int], metric: str = "cosine",
+                         draws: list[tuple[np.ndarray, np.ndarray]] | None = None, interval: str = "bootstrap",
+                         seed: int = 0) -> dict[int, Rate]:
+    """Closed-set rank-k identification, the one protocol every paper's table uses (``metrics.probe_ranks``).
+
+    ``gallery`` and ``probes``: (features, labels). ``draws``: (gallery indices, probe indices) pairs, one
+    per random choice of the gallery images (None: one draw of everything). ``interval``: ``"sd"`` (mean +- s.d.
+    of the rate over draws) or ``"bootstrap"`` (95 % bootstrap over the probes of the draws, pooled)."""
+    if interval not in ("sd", "bootstrap"):
+        raise ValueError(f"interval must be 'sd' or 'bootstrap', got {interval!r}")
+    g_feat, g_lab = gallery
+    p_feat, p_lab = probes
+    draws = draws or [(np.arange(len(g_lab)), np.arange(len(p_lab)))]
+    g_lab, p_lab = np.asarray(g_lab), np.asarray(p_lab)
+    ranks = [probe_ranks((g_feat[g], g_lab[g]), (p_feat[p], p_lab[p]), metric) for g, p in draws]
+    out = {}
+    for k in ks:
+        per_draw = [100 * float(np.mean(r < k)) for r in ranks]
+        mean = float(np.mean(per_draw))
+        if interval == "sd":
+            sd = float(np.std(per_draw))
+            out[k] = Rate(mean, mean - sd, mean + sd, interval)
+        else:
+            hit = np.concatenate([(r < k).astype(float) for r in ranks])
+            low, high = mean_interval(hit, seed=seed)
+            out[k] = Rate(100 * float(hit.mean()), 100 * low, 100 * high, interval)
+    return out
+
+
 def identification(profile: str | Profile, occlusion: dict | None = None, restore: Restore | None = None,
                    embed: Embed | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
                    people: int | None = None, probes: int = 5, repeats: int = 5,
@@ -214,8 +264,7 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
     if restore is not None:
         shown = _batched(restore, shown).clamp(0, 1)
     probe_feats = clean if shown is images else _features(shown, embed)
-    ks = list(k)
-    results = {kk: [] for kk in ks}
+    draws = []
     for r in range(repeats):
         rr = np.random.default_rng(seed * 1000 + r)
         gal, prb = [], []
@@ -223,14 +272,12 @@ def identification(profile: str | Profile, occlusion: dict | None = None, restor
             members = rr.permutation(np.flatnonzero(labels == c))
             gal.append(members[0])
             prb.extend(members[1:1 + probes])
-        gal, prb = np.array(gal), np.array(prb)
-        # dlib ranks by Euclidean distance (its metric), recognizers by cosine
-        res = rank_k((clean[gal], labels[gal]), (probe_feats[prb], labels[prb]), ks,
-                     metric="euclidean" if dlib else "cosine")
-        for kk in ks:
-            results[kk].append(res[kk])
-    out = {f"rank{kk}": float(np.mean(v)) for kk, v in results.items()}
-    out.update({f"rank{kk}_std": float(np.std(v)) for kk, v in results.items()})
+        draws.append((np.array(gal), np.array(prb)))
+    # dlib ranks by Euclidean distance (its metric), recognizers by cosine
+    rates = identification_rates((clean, labels), (probe_feats, labels), list(k), draws=draws, interval="sd",
+                                 metric="euclidean" if dlib else "cosine")
+    out = {f"rank{kk}": rate.mean / 100 for kk, rate in rates.items()}
+    out.update({f"rank{kk}_std": (rate.mean - rate.low) / 100 for kk, rate in rates.items()})
     out.update(people=len(chosen), probes=len(chosen) * probes, repeats=repeats, images_embedded=len(keep) * (
         1 if shown is images else 2), seconds=time.perf_counter() - started)
     return out

@@ -33,7 +33,7 @@ import torch
 
 from ..eval.real import real_sets  # the notebook calls benchmark.real_sets
 from ..faces.occlusion import KINDS
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, ProfileConfig, get_profile
 from ..results import Cell
 from ..tables import Table
 from ..eval import protocols
@@ -52,7 +52,7 @@ def occlusion(kind: str, size: str) -> dict:
 
 
 @dataclass(frozen=True)
-class Budget:
+class Budget(ProfileConfig):
     """How much of the held-out data each measurement uses (the profiles differ only here)."""
     kinds: tuple[str, ...]      # occluder kinds of the grid
     pairs: int                  # View-2 pairs per kind at the leaderboard size, dlib (x2: each image occluded)
@@ -73,24 +73,19 @@ class Budget:
         if any(int(v) < 1 for v in counts.values()):  # 0 would mean "the profile's default" to the protocols
             raise ValueError(f"every Budget count must be at least 1, got {counts}")
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile) -> "Budget":
-        return BUDGETS[get_profile(profile).name]
-
-
-# quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
-# default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method; scoring measured 30-36 s a
-# row (the occluded reference and an identity restorer, one thread on the shared 2-core machine), so ~8 min
-# for 15 rows, plus the methods' own time: CoopNets' 100 Langevin steps at ~4 faces/s (~13 min), PM at ~22
-# faces/s (~2.5 min), the networks well under a minute each; about 30 min with cached checkpoints.
-BUDGETS: dict[str, Budget] = {
-    "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
-                    probes=1, quality_faces=32, speed_faces=32, real_people=40),
-    "default": Budget(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
-                      quality_faces=50, speed_faces=64),
-    "full": Budget(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
-                   quality_faces=1000, speed_faces=1024),
-}
+    # quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
+    # default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method; scoring measured 30-36 s
+    # a row (the occluded reference and an identity restorer, one thread on the shared 2-core machine), so ~8 min
+    # for 15 rows, plus the methods' own time: CoopNets' 100 Langevin steps at ~4 faces/s (~13 min), PM at ~22
+    # faces/s (~2.5 min), the networks well under a minute each; about 30 min with cached checkpoints.
+    PER_PROFILE = {
+        "quick": dict(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
+                      probes=1, quality_faces=32, speed_faces=32, real_people=40),
+        "default": dict(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
+                        quality_faces=50, speed_faces=64),
+        "full": dict(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
+                     quality_faces=1000, speed_faces=1024),
+    }
 
 
 # --------------------------------------------------------------------------------------------- contestants
@@ -629,7 +624,7 @@ def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_
                  notes, 1)
 
 
-__all__ = ["SIZES", "Budget", "BUDGETS", "Contestant", "Scores", "method_names", "load_contestants",
+__all__ = ["SIZES", "Budget", "Contestant", "Scores", "method_names", "load_contestants",
            "from_contestant", "memoized", "TrueMaskRestorer", "faces_per_second", "evaluate", "timing_faces",
            "summary", "ranking", "leaderboard", "grid_table", "areas", "kind_accuracy", "best_per_kind",
            "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_sets",

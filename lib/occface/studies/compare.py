@@ -115,7 +115,7 @@ def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
         raise ValueError("none of the methods kept a training history (registry.Trained.history); nothing to plot")
     cols = min(columns, len(histories))
     rows = math.ceil(len(histories) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
     for ax, (name, history) in zip(axes.flat, histories.items()):
         series = {k: np.asarray(v, dtype=float) for k, v in history.items() if np.any(np.asarray(v) != 0)}
         total = max(len(v) for v in series.values())
@@ -128,7 +128,8 @@ def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("step", fontsize=6)
         ax.tick_params(which="both", labelsize=6)
-        ax.legend(fontsize=5, frameon=False, loc="best")
+        # below the panel, never on the curves
+        ax.legend(fontsize=5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
     for ax in list(axes.flat)[len(histories):]:
         ax.axis("off")
     fig.tight_layout()

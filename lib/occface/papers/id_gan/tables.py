@@ -13,6 +13,7 @@ ResNet (independent) and FaceNet, which is also R inside ID-GAN's training (mark
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -20,10 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from ... import registry
-from ...baselines import coopnets, deepfill, gfc, methods  # noqa: F401  (register PM, GFC, CL, CA)
+from ...baselines import coopnets, deepfill, gfc, methods as pm  # noqa: F401  (register PM, GFC, CL, CA)
 from . import registration  # noqa: F401  (registers the Our-* variants)
 from ...nn.identity import substitute_note
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig, get_profile
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -40,6 +41,27 @@ R_ROW = "FaceNet"  # the recognizer R inside ID-GAN's training (Eq. 6), marked i
 PAPER_ROW = {"centre loss": "CenterLoss", "SphereFace": "SphereFace", "ArcFace": "ArcFace", "FaceNet": "VGGFace"}
 NOTE_DATA = ("LFW only (no CelebA): ID-GAN trained on LFW identities outside View-2 folds 6-10, tested on the "
              "people of folds 6-10; blocks of {m}x{m} on {s}x{s} faces (48x48 on 128x128 in the paper)")
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """50: the columns and sizes of Tables II-III and Fig. 7 (at ``quick`` CL and CA are left out for time;
+    ``None`` = every test face / pair); Fig. 7: people x faces each (default: every held-out person with >= 20)."""
+    table2_methods: tuple[str, ...]
+    table2_images: int | None
+    table3_methods: tuple[str, ...]
+    table3_pairs: int | None
+    tsne_people: int
+    tsne_per_person: int
+    PER_PROFILE = {
+        "quick": dict(table2_methods=("OCC", "PM", "GFC", "Our-w/oID", "Our-wID"), table2_images=100,
+                      table3_methods=("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
+                      table3_pairs=30, tsne_people=8, tsne_per_person=8),
+        "default": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                        table3_pairs=None, tsne_people=37, tsne_per_person=10),
+        "full": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                     table3_pairs=None, tsne_people=37, tsne_per_person=10),
+    }
 
 
 def white_block_mask(images: torch.Tensor, side: int) -> torch.Tensor:
@@ -225,17 +247,13 @@ def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
     silhouettes, Our-wID's identity clusters tighter than Our-w/oID's and OCC's ("most aggregation")."""
     from ...claims import Claim, Estimate, mean_estimate
 
-    def estimate(table: Table, row: str, column: str) -> Estimate:
-        found = [c for c in table.cells if c.row == row and c.column == column]
-        return Estimate.from_cell(found[0]) if found else Estimate(column, None)
-
     rows = [r for r in dict.fromkeys(c.row for c in table3.cells) if r != "Average"]
 
     def average(column: str) -> Estimate:
-        return mean_estimate(column, [estimate(table3, r, column) for r in rows])
+        return mean_estimate(column, [table3.estimate(r, column) for r in rows])
 
-    out = [Claim(f"Our-wID > Our-w/oID ({r} accuracy)", estimate(table3, r, "Our-wID"),
-                 estimate(table3, r, "Our-w/oID"), better="higher") for r in rows]
+    out = [Claim(f"Our-wID > Our-w/oID ({r} accuracy)", table3.estimate(r, "Our-wID"),
+                 table3.estimate(r, "Our-w/oID"), better="higher") for r in rows]
     out += [Claim(f"Our-wID > {o} (average accuracy over the panel)", average("Our-wID"), average(o),
                   better="higher") for o in ("Our-w/oID", "PM", "OCC")]
     scored = [c for c in dict.fromkeys(c.column for c in table3.cells) if average(c).value is not None]
@@ -243,11 +261,11 @@ def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
     out += [Claim(f"{g} > {o} (average accuracy over the panel)", average(g), average(o), better="higher")
             for g in generative for o in ("PM", "OCC")]
     others = [c for c in dict.fromkeys(c.column for c in table2.cells) if c not in ("Our-wID", "Our-w/oID")]
-    out += [Claim(f"Our-wID > {o} (Table II {metric})", estimate(table2, metric, "Our-wID"),
-                  estimate(table2, metric, o), better="higher", unit=unit)
+    out += [Claim(f"Our-wID > {o} (Table II {metric})", table2.estimate(metric, "Our-wID"),
+                  table2.estimate(metric, o), better="higher", unit=unit)
             for metric, unit in (("PSNR", "dB"), ("SSIM", "")) for o in others]
     if fig7 is not None:
         for row in dict.fromkeys(c.row for c in fig7.cells):
-            out += [Claim(f"Our-wID > {o} (Fig. 7 {row})", estimate(fig7, row, "Our-wID"), estimate(fig7, row, o),
+            out += [Claim(f"Our-wID > {o} (Fig. 7 {row})", fig7.estimate(row, "Our-wID"), fig7.estimate(row, o),
                           better="higher", unit="") for o in ("Our-w/oID", "OCC")]
     return out

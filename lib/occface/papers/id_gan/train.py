@@ -19,7 +19,7 @@ from ...faces.data import Faces
 from ...faces.occlusion import occlude
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import (IDGAN, IDGANConfig, Recognizer, Triplets, centres_from_features, discriminator_loss,
@@ -27,7 +27,7 @@ from .model import (IDGAN, IDGANConfig, Recognizer, Triplets, centres_from_featu
 
 
 @dataclass
-class IDGANTrainConfig:
+class IDGANTrainConfig(ProfileConfig):
     """Schedule of one ID-GAN variant; ``full`` follows Sec. IV-A where it says, smaller profiles shrink."""
     profile: str
     model: IDGANConfig
@@ -44,29 +44,27 @@ class IDGANTrainConfig:
     recognizer: str = "facenet"  # names R in the checkpoint key (occface.nn.identity's network)
     seed: int = 0
 
+    SHARED = {"profile": "name"}
+    PER_PROFILE = {
+        # CPU profiles: a larger learning rate than the paper's for their few steps, and R (a 160x160
+        # Inception-ResNet, ~0.35 s a face forward and backward on one thread) on one face a step
+        "quick": dict(model=dict(width=8, critic_width=8), steps=80, batch=8, identity_batch=1, lr_g=1e-3,
+                      lr_d=1e-3, max_train_images=240),
+        "default": dict(model=dict(width=16, critic_width=16), steps=800, batch=16, identity_batch=1, lr_g=5e-4,
+                        lr_d=5e-4, max_train_images=2000),
+        # the paper's lr and betas; it gives neither batch size nor iterations (ours: ~12 epochs of CelebA-sized
+        # data)
+        "full": dict(model=dict(width=32, critic_width=64), steps=60000, batch=32),
+    }
+
     @classmethod
-    def for_profile(cls, profile: str | Profile, identity: str = "diversity", seed: int = 0,
-                    paper_scale: bool = False) -> IDGANTrainConfig:
-        """``paper_scale``: R_h is our unit-norm embedding as it is (lambda_R = 2e-4 then barely acts; see
+    def for_profile(cls, profile: str | Profile, identity: str = "diversity", paper_scale: bool = False,
+                    **overrides) -> IDGANTrainConfig:
+        """The shared ``ProfileConfig.for_profile`` with ID-GAN's variant keywords put into the model's config.
+        ``paper_scale``: R_h is our unit-norm embedding as it is (lambda_R = 2e-4 then barely acts; see
         ``IDGANConfig.embedding_scale``). Our-w/oID has no R: its scale is 1, so its checkpoint key never moves."""
-        p = get_profile(profile)
-        table = dict(PER_PROFILE[p.name])
-        model = IDGANConfig(image_size=p.image_size, identity=identity, **table.pop("model"))
-        if paper_scale or identity == "none":
-            model = dataclasses.replace(model, embedding_scale=1.0)
-        return cls(p.name, model, seed=seed, **table)
-
-
-PER_PROFILE: dict[str, dict] = {
-    # CPU profiles: a larger learning rate than the paper's for their few steps, and R (a 160x160
-    # Inception-ResNet, ~0.35 s a face forward and backward on one thread) on one face a step
-    "quick": dict(model=dict(width=8, critic_width=8), steps=80, batch=8, identity_batch=1, lr_g=1e-3,
-                  lr_d=1e-3, max_train_images=240),
-    "default": dict(model=dict(width=16, critic_width=16), steps=800, batch=16, identity_batch=1, lr_g=5e-4,
-                    lr_d=5e-4, max_train_images=2000),
-    # the paper's lr and betas; it gives neither batch size nor iterations (ours: ~12 epochs of CelebA-sized data)
-    "full": dict(model=dict(width=32, critic_width=64), steps=60000, batch=32),
-}
+        model = {"identity": identity} | ({"embedding_scale": 1.0} if paper_scale or identity == "none" else {})
+        return super().for_profile(profile, **overrides | {"model": model | overrides.get("model", {})})
 
 
 @dataclass

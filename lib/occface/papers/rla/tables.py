@@ -4,12 +4,14 @@ the shared verification protocol; builders return :class:`occface.tables.Table` 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...profiles import ProfileConfig
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -120,8 +122,17 @@ def mean_by_column(table: Table) -> dict[str, float]:
 
 REAL_ROWS = {"sunglasses": "LFW natural sunglasses", "eyeglasses": "LFW natural eyeglasses",
              "together": "LFW natural sunglasses + eyeglasses", "all": "OCCFACE_REAL_OCCLUSIONS"}
-# natural-set sizes per profile: every clean x occluded pair is scored, once per method
-REAL_PER_PROFILE = {"quick": dict(max_people=40), "default": dict(max_people=0), "full": dict(max_people=0)}
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """10: held-out faces under each Table I row of the detector diagnosis, and people of the natural sets
+    (0 = all; every clean x occluded pair is scored, once per method)."""
+    diagnosis_per_row: int
+    real_people: int
+    PER_PROFILE = {"quick": dict(diagnosis_per_row=40, real_people=40),
+                   "default": dict(diagnosis_per_row=100, real_people=0),
+                   "full": dict(diagnosis_per_row=200, real_people=0)}
 
 
 def real_sets(cfg: RLAExperimentConfig) -> dict[str, "object"]:
@@ -129,7 +140,7 @@ def real_sets(cfg: RLAExperimentConfig) -> dict[str, "object"]:
     LFW's natural set (both kinds, split by kind when scored) and the user's ``OCCFACE_REAL_OCCLUSIONS``."""
     from ...eval.real import real_sets as aligned_real_sets
 
-    return aligned_real_sets(cfg.model.image_size, REAL_PER_PROFILE[cfg.profile]["max_people"], cfg.seed)
+    return aligned_real_sets(cfg.model.image_size, Knobs.for_profile(cfg.profile).real_people, cfg.seed)
 
 
 def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict | None = None,
