@@ -62,7 +62,7 @@ print(cfg)
 #
 # **Eq. 5**, the identity centres:
 # $$f_{id} = \frac{\sum_{i=1}^N \delta(y_i = id)\, R(Y_i; \mathbb W_R^h)}{\sum_{i=1}^N \delta(y_i = id)}$$
-# `occface.papers.id_gan.model.identity_centres  # Eq. 5`, `occface.papers.id_gan.model.centres_from_features  # Eq. 5`
+# `occface.papers.id_gan.model.centres_from_features  # Eq. 5`, over the clean training faces `occface.papers.id_gan.train.identity_centres_of`
 #
 # **Eq. 6**, the identity-diversity loss ($\alpha_l = 0.5$, $\alpha_h = 0.05$, $\beta = 0.5$):
 # $$\mathcal L_R = \sum_{j \in \{l, h\}} \alpha_j \big| R(X; \mathbb W_R^j) - R(Y; \mathbb W_R^j) \big| + \beta \Big[ \big|R(X; \mathbb W_R^h) - f_{id}\big| - \big|R(Y; \mathbb W_R^h) - f_{id}\big|,\ 0 \Big]_+$$

@@ -17,7 +17,6 @@
 # kinds (rectangles), which need no template files.
 
 # %%
-import numpy as np
 import torch
 
 from occface.faces.occlusion import occlude

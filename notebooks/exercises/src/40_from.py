@@ -12,7 +12,6 @@
 # Three tasks on FROM's proximate occlusion patterns (Sec. 3.4) and its CosFace margin (Eq. 1). No training.
 
 # %%
-import numpy as np
 import torch
 
 from occface.faces.patterns import grid_edges, pattern_labels, proximate_patterns
