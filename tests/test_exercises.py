@@ -87,3 +87,18 @@ def test_student_version_keeps_everything_but_the_solutions():
 
 def test_committed_notebooks_match_their_sources():
     assert not build_exercises.stale(), "run: python scripts/build_exercises.py"
+
+
+def test_check_passes_a_right_answer_and_names_what_is_wrong_otherwise(capsys):
+    import numpy as np
+
+    from occface.notebook import check
+
+    check("area", np.array([0.5, 0.25]), np.array([0.5, 0.25]))
+    assert "ok: area" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="no answer yet"):
+        check("area", None, np.array([0.5]))
+    with pytest.raises(AssertionError, match=r"shape \(3,\).*\(2,\)"):
+        check("area", np.zeros(3), np.zeros(2))
+    with pytest.raises(AssertionError, match="differs from the library's by up to 0.1"):
+        check("EER", 0.3, 0.2, atol=1e-3)
