@@ -140,3 +140,11 @@ def test_claims_summary_refuses_a_readme_without_markers(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="claims:start"):
         summary.main(["--results", str(tmp_path), "--readme", str(readme)])
+
+
+def test_claims_on_unitless_values_print_three_decimals(tmp_path):
+    res = Results("id_gan", profile="quick", dataset="test", root=tmp_path)
+    write_claims(res, [Claim("a > b (SSIM)", est("a", 0.912, 0.905, 0.919), est("b", 0.931, 0.925, 0.937),
+                             better="higher", unit="")])
+    md = (tmp_path / "quick/id_gan/claims.md").read_text()
+    assert "a 0.912 [0.905, 0.919]" in md and "b 0.931 [0.925, 0.937] lies wholly above" in md
