@@ -186,3 +186,61 @@ def test_bootstrap_resamples_whole_clusters():
     ids = rows % 5  # both turns of a pair share its id
     assert all(sorted(np.bincount(r, minlength=5)) == sorted(np.bincount(r, minlength=5)) for r in ids)
     assert np.all(np.bincount(ids[0], minlength=5) % 2 == 0)  # each drawn pair brings both its scores
+
+
+def test_masked_psnr_matches_skimage_on_the_masked_pixels():
+    rng = np.random.default_rng(3)
+    clean = rng.random((3, 3, 16, 16))
+    restored = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1)
+    mask = np.zeros((3, 1, 16, 16))
+    mask[0, :, 2:9, 3:11] = 1
+    mask[1, :, 8:, :] = 1
+    mask[2] = rng.random((1, 16, 16)) > 0.7
+    values = metrics.masked_psnr(restored, clean, mask, per_image=True)
+    for i in range(3):
+        m = np.broadcast_to(mask[i] > 0.5, clean[i].shape)
+        assert values[i] == pytest.approx(peak_signal_noise_ratio(clean[i][m], restored[i][m], data_range=1.0))
+    assert metrics.masked_psnr(restored, clean, mask) == pytest.approx(values.mean())
+    full = np.ones((3, 1, 16, 16))
+    assert np.allclose(metrics.masked_psnr(restored, clean, full, per_image=True),
+                       metrics.psnr(restored, clean, per_image=True))
+
+
+def test_masked_psnr_of_an_empty_mask_is_nan_and_left_out():
+    clean = np.zeros((2, 3, 8, 8))
+    restored = clean + 0.1  # MSE 0.01: 20 dB
+    mask = np.zeros((2, 1, 8, 8))
+    mask[1, :, :4] = 1
+    values = metrics.masked_psnr(restored, clean, mask, per_image=True)
+    assert np.isnan(values[0]) and values[1] == pytest.approx(20.0)
+    assert metrics.masked_psnr(restored, clean, mask) == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="mask must be"):
+        metrics.masked_psnr(restored, clean, mask[:1])
+
+
+def test_mcnemar_on_a_hand_worked_example():
+    # 10 decisions: A alone right on 1, B alone right on 7, both right on 2. Exact two-sided McNemar:
+    # p = 2 P(X <= 1 | n = 8, 1/2) = 2 (1 + 8) / 256 = 0.0703125
+    a = np.array([1, 0, 0, 0, 0, 0, 0, 0, 1, 1], bool)
+    b = np.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1], bool)
+    test = metrics.mcnemar(a, b)
+    assert (test.a_only, test.b_only) == (1, 7)
+    assert test.p_value == pytest.approx(18 / 256)
+    assert metrics.mcnemar(b, a).p_value == pytest.approx(18 / 256)
+    assert metrics.mcnemar(a, a).p_value == 1.0  # no discordant decision
+    with pytest.raises(ValueError, match="same length"):
+        metrics.mcnemar(a, b[:5])
+
+
+def test_paired_difference_interval_brackets_the_difference_and_ignores_shared_decisions():
+    rng = np.random.default_rng(0)
+    a = rng.random(400) < 0.8
+    b = a.copy()
+    b[:40] = ~b[:40]  # B differs from A on 40 decisions only
+    out = metrics.paired_difference(a, b)
+    assert out["difference"] == pytest.approx(a.mean() - b.mean())
+    low, high = out["difference_ci"]
+    assert low <= out["difference"] <= high
+    # paired: the 360 shared decisions add no spread (about 0.06 wide; two unpaired intervals: about 0.11)
+    assert high - low < 0.08
+    assert out["a_only"] + out["b_only"] == 40

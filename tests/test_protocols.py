@@ -108,6 +108,43 @@ def test_image_quality_feeds_an_inpainter_the_true_mask_and_gives_intervals(data
     assert q["psnr"] != q["psnr_occluded"]
 
 
+def test_hole_psnr_is_psnr_inside_the_occluder_and_a_fill_raises_it_only_there(data_root):
+    from occface.eval.metrics import masked_psnr
+    from occface.eval.protocols import image_quality
+    from occface.faces.data import load_faces
+    from occface.faces.occlusion import occlude
+
+    occlusion = dict(kind="block_white", placement="random")
+    q = image_quality(None, "quick", occlusion=occlusion, max_images=12,
+                      inpaint=lambda images, mask: images * (1 - mask) + 0.5 * mask)
+    faces = load_faces("lfw", size=32, split="test", max_images=12, seed=0)
+    occ = occlude(faces.images, landmarks=faces.landmarks, seed=0, **occlusion)
+    assert q["psnr_hole_occluded"] == pytest.approx(masked_psnr(occ.images, faces.images, occ.mask))
+    assert q["psnr_hole"] > q["psnr_hole_occluded"]  # grey is nearer a face than white is
+    assert q["psnr_hole"] < q["psnr"]                # the untouched face around the hole lifts whole-image PSNR
+    lo, hi = q["psnr_hole_ci"]
+    assert lo <= q["psnr_hole"] <= hi
+
+
+def test_clean_input_quality_of_a_do_nothing_and_a_darkening_restorer(data_root):
+    from occface.eval.protocols import clean_input_quality
+
+    same = clean_input_quality(lambda x: x, "quick", max_images=8, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
+    assert same["unchanged_faces"] == 8 and same["predicted_area_clean"] == 0.0
+    dark = clean_input_quality(lambda x: x * 0.9, "quick", max_images=8,
+                               predict_mask=lambda x: (torch.arange(x.shape[-1]) < x.shape[-1] // 4).float()
+                               .expand(len(x), 1, x.shape[-2], -1))
+    assert dark["unchanged_faces"] == 0 and 10 < dark["psnr_clean_input"] < 40
+    assert dark["predicted_area_clean"] == pytest.approx(0.25)
+
+
+def test_verification_per_pair_decisions_reproduce_the_accuracy(data_root):
+    out = verification("quick", occlusion=dict(kind="block_black"), embed=pixels, max_pairs=20, per_pair=True)
+    assert out["correct"].shape == (40,) and out["cluster"].shape == (40,)
+    assert out["correct"].mean() == pytest.approx(out["accuracy"], abs=0.05)  # folds of unequal size
+    assert sorted(out["cluster"].tolist()) == sorted(list(range(20)) * 2)
+
+
 def test_probe_ranks_on_a_hand_built_gallery():
     from occface.eval.metrics import probe_ranks
 

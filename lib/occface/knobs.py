@@ -10,6 +10,15 @@ from .profiles import ProfileConfig
 
 
 @dataclass(frozen=True)
+class RunKnobs(ProfileConfig):
+    """The runner: the longest a single cell may run (seconds). Generous (the slowest cells at ``default``
+    train for ~1 h on a shared CPU) but finite, so a lost kernel reply cannot hang a run and its lock for ever."""
+    cell_timeout_s: int
+    PER_PROFILE = {"quick": dict(cell_timeout_s=2 * 3600), "default": dict(cell_timeout_s=12 * 3600),
+                   "full": dict(cell_timeout_s=72 * 3600)}
+
+
+@dataclass(frozen=True)
 class FacesKnobs(ProfileConfig):
     """01: the side of the gallery faces and how many random placements measure the area per FROM scale."""
     gallery_size: int

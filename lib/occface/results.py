@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .paths import results_root
+from .paths import cache_write_error, results_root
 from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
@@ -100,13 +100,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     The file gets ``0666 & ~umask`` (0644 under the usual umask), like ``open(path, "w")``; mkstemp's 0600
     would otherwise survive the rename and hide published results from other users."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # e.g. a cache made read-only mid-run: say which folder and variable
+        raise cache_write_error(err, path) from err
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise cache_write_error(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -298,15 +298,31 @@ for c in claims:
     print(f"{c.status:14s} {c.text}: {c.ours.text()} vs {c.other.text()}")
 
 # %% [markdown]
+# ## On a clean face
+# A de-occluder should leave a face without an occluder alone: PSNR of each blind restorer's output against
+# the clean face it was given and, where the method predicts its own mask, the share of the face it marks
+# occluded (ours; no paper counterpart).
+
+# %%
+from occface import methods as registry
+from occface.studies import compare
+
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("rla", "ip-rla", "rla-supervised")})
+clean_input.write(res)
+clean_input.frame()
+
+# %% [markdown]
 # ## Try it
-# RLA and IP-RLA on one held-out face, live: pick the face, the occluder kind, its size, position and rotation
-# (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
-# photo of the person). The same widget with every method is in `60_benchmark`.
+# RLA, IP-RLA and `rla-supervised` (the mask-supervised detector above, beyond the paper) on one held-out face,
+# live: pick the face, the occluder kind, its size, position and rotation (the blend shows where the detector
+# looks; PSNR / SSIM against the clean face and dlib's distance to another photo of the person). The same
+# widget with every method is in `60_benchmark`.
 
 # %%
 from occface import widgets
 
-widgets.compare(["rla", "ip-rla"], profile=P.name)
+widgets.compare(["rla", "ip-rla", "rla-supervised"], profile=P.name)
 
 # %%
 print(nb.finished())

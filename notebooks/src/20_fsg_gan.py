@@ -176,6 +176,21 @@ print(f"paper, Set1-LFW: FSG-GAN {published.psnr_01(published.TABLE2['FSG-GAN'][
       f"on the [0,1] scale vs occluded {published.psnr_01(published.TABLE2['Occluded image']['Set1-LFW'][0]):.2f}")
 
 # %% [markdown]
+# ## On a clean face
+# A de-occluder should leave a face without an occluder alone: PSNR of each blind restorer's output against
+# the clean face it was given and, where the method predicts its own mask, the share of the face it marks
+# occluded (ours; no paper counterpart).
+
+# %%
+from occface import methods as registry
+from occface.studies import compare
+
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("fsg-gan", "fsg-gan-official")})
+clean_input.write(res)
+clean_input.frame()
+
+# %% [markdown]
 # ## Try it
 # FSG-GAN and its official-loss variant on one held-out face, live: pick the face, the occluder kind, its size,
 # position and rotation (its predicted mask sits beside each output; PSNR / SSIM against the clean face and

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -27,6 +28,7 @@ from ..faces.align import similarity_matrix
 from ..nn.backbones import LightCNN9, LResNetIR
 from ..nn.margins import CENTRE_LOSS, LOSSES, CentreLoss, MarginSoftmax
 from ..paths import cache_dir
+from ..results import atomic_write_bytes
 from ..profiles import Profile, ProfileConfig
 
 # ----------------------------------------------------------------------------------------- dlib evaluator
@@ -116,9 +118,9 @@ def cached_embeddings(key: str, images: torch.Tensor, embed: Callable[[torch.Ten
     if path.exists():
         return np.load(path)
     feats = np.asarray(embed(images), np.float32)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, feats)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.save(buffer, feats)
+    atomic_write_bytes(path, buffer.getvalue())  # a read-only cache is named with OCCFACE_CACHE
     return feats
 
 

@@ -54,7 +54,7 @@ class IDGANConfig(ProfileConfig):
     lambda_dl: float = 300.0    # Eq. 7, Sec. IV-A
     lambda_dg: float = 300.0
     lambda_s: float = 0.05
-    lambda_r: float = 0.0002
+    lambda_r: float = 0.0002    # the paper's; train.PER_PROFILE declares ours (R's gradient share, beyond the paper)
     identity: str = "diversity"  # which identity loss: IDENTITY_LOSSES
     triplet_margin: float = 0.2  # Our-tri: the paper gives none; FaceNet's margin, on unit embeddings
     # R_h = embedding_scale x our embedding, at VGGFace's feature norm, so lambda_R = 2e-4 weighs the R_h terms as
@@ -297,11 +297,14 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
 
 
 def generator_terms(model: IDGAN, parser: nn.Module, recognizer: Recognizer | None, batch: Triplets,
-                    identity_batch: int = 0) -> tuple[dict[str, Tensor], Tensor]:
+                    identity_batch: int = 0, generated: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
     """The terms of Eq. 7 for one batch, and the inpainted faces X. D_g, D_l, S and R all see X, the composite
-    (what the inpainter returns; I's raw output enters only L_I)."""
+    (what the inpainter returns; I's raw output enters only L_I). ``generated``: I's raw output on this batch
+    when the caller holds it (to take each term's gradient on the image, ``train.gradient_norms``)."""
     cfg = model.cfg
-    generated, inpainted = model(batch.occluded, batch.mask)
+    if generated is None:
+        generated = model.inpainter(batch.occluded, batch.mask)
+    inpainted = compose(batch.occluded, generated, batch.mask)
     l_dg, l_dl = adversarial_losses(model.critic, inpainted, hole_boxes(batch.mask))
     terms = {"I": reconstruction_loss(generated, batch.clean, batch.mask, cfg.gamma), "Dl": l_dl, "Dg": l_dg,
              "S": structure_loss(parser, inpainted, batch.clean)}

@@ -149,7 +149,7 @@ def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict |
     occluded pair, judged by dlib, 95 % interval over occluded photos. Rows: LFW's held-out photos with
     natural sunglasses, eyeglasses, both; and the ``OCCFACE_REAL_OCCLUSIONS`` folder when set. The paper's
     numbers (50OccPeople, nine kinds of real occluder, never released) sit beside the "both" row."""
-    from ...eval.real import score_real_set
+    from ...eval.real import score_real_set, user_note
 
     title = "EER (%) on faces with real occlusions"
     sets = real_sets(cfg) if sets is None else sets
@@ -190,8 +190,7 @@ def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict |
                      f"clean x occluded pair scored by dlib, aligned by the project's real-photo pipeline "
                      f"({d.undetected} faces not detected, aligned from the central box).")
     if "user" in sets:
-        notes.append(f"OCCFACE_REAL_OCCLUSIONS={sets['user'].root}: {len(sets['user'].occluded)} occluded and "
-                     f"{len(sets['user'].clean)} clean photos.")
+        notes.append(user_note(sets["user"]))
     notes += ["EER in %, lower is better, with a 95 % interval (seeded bootstrap over the occluded photos, each "
               "with all its pairs). The paper's numbers (beside the both-kinds row) are on 50OccPeople: 50 people, "
               "nine kinds of real occluder, never released."]
