@@ -16,6 +16,8 @@ import jupytext
 import nbformat
 import papermill
 
+from occface.executed import clean_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
 
@@ -30,17 +32,9 @@ def build(source: Path) -> Path:
         os.environ["OCCFACE_RESULTS"] = scratch  # the committed notebook's run writes no results/
         papermill.execute_notebook(str(target), str(target), parameters={"profile": "quick"},
                                    cwd=str(OUT), kernel_name="python3", progress_bar=False)
-    executed = nbformat.read(target, as_version=4)
-    nbformat.write(without_machine_paths(executed), target)
+    # no machine path in a committed output: papermill's input/output paths, warnings' /tmp/ipykernel_* files
+    nbformat.write(clean_notebook(nbformat.read(target, as_version=4)), target)
     return target
-
-
-def without_machine_paths(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop papermill's record of where the notebook was read and written (absolute paths of this machine)."""
-    record = notebook.metadata.get("papermill", {})
-    for key in ("input_path", "output_path"):
-        record.pop(key, None)
-    return notebook
 
 
 if __name__ == "__main__":
