@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench verify book
+.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench verify book exercises
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping.
@@ -50,6 +50,12 @@ nbval: $(VENV)/.installed
 # Regenerate notebooks/*.ipynb from notebooks/src/*.py and execute them at `quick` (their committed state).
 notebooks: $(VENV)/.installed
 	$(PY) scripts/build_notebooks.py $(NB)
+
+# Exercises: build the student and instructor notebooks from notebooks/exercises/src/, then check that every
+# instructor check passes and every student check fails until solved (seconds, no training).
+exercises: $(VENV)/.installed
+	$(PY) scripts/build_exercises.py
+	$(PY) -m pytest -q tests/test_exercises.py
 
 # Re-run every notebook at quick into a temporary folder and compare each table with the committed one.
 verify: $(VENV)/.installed

@@ -57,7 +57,9 @@ def test_deepfill_inpaints_in_range_and_keeps_known_pixels():
     x1, x2 = gen(torch.rand(2, 3, SIZE, SIZE) * 2 - 1, _batch(2)[2])
     assert x1.shape == x2.shape == (2, 3, SIZE, SIZE) and x2.abs().max() <= 1
     _check_inpainter(d.composite(gen.eval().predict, SIZE))
-    assert d.ALIASES["ca"] == d.ALIASES["gnipt"] == "deepfill"
+    from occface import methods
+
+    assert methods.method("ca").name == methods.method("gnipt").name == "deepfill"
 
 
 def test_deepfill_hole_boxes_bound_the_hole():

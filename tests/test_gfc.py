@@ -115,7 +115,7 @@ def test_parsing_loss_reaches_the_generator_through_the_frozen_parser():
 
 def test_gfc_config_carries_the_official_weights_and_is_registered_as_a_composite_inpainter():
     from occface import methods as registry
-    from occface.baselines.config import ProfileConfig
+    from occface.profiles import ProfileConfig
 
     full = gfc.GFCConfig.for_profile("full")
     assert (full.image_size, full.width, full.fc, full.disc_width) == (128, 32, 4096, 64)

@@ -25,4 +25,4 @@ def test_make_with_unknown_profile_fails_fast_listing_profiles():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert "valid profiles are: quick, default, full" in proc.stderr
-    assert time.time() - started < 2.0
+    assert time.time() - started < 5.0  # no venv, no data read: seconds even on a loaded 2-core machine

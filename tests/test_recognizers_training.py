@@ -19,7 +19,10 @@ def tiny(tmp_path, monkeypatch):
     monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path))
     profile = dataclasses.replace(get_profile("quick"), recog_size=(16, 16), steps=3, batch=4, width=4,
                                   max_train_images=0)
-    monkeypatch.setattr(R, "get_profile", lambda name: profile)
+    import occface.profiles
+
+    monkeypatch.setattr(occface.profiles, "get_profile", lambda name: profile)  # what ProfileConfig reads
+    monkeypatch.setattr(R, "get_profile", lambda name: profile, raising=False)
     g = torch.Generator().manual_seed(0)
     faces = Faces(torch.rand(12, 3, 16, 16, generator=g), torch.arange(4).repeat_interleave(3),
                   [f"p{i}" for i in range(4)], torch.zeros(12, 5, 2), [f"p{i // 3}/{i}.jpg" for i in range(12)])

@@ -140,7 +140,7 @@ def test_confidence_intervals_in_csv_and_markdown(tmp_path):
     assert rows["sym"]["ci_low"] == "11.2000" and rows["sym"]["ci_high"] == "13.4000"
     assert rows["none"]["ci_low"] == "" and rows["none"]["ci_high"] == ""
     md = (tmp_path / "quick/from/t.md").read_text()
-    assert "| sym | 12.3 ± 1.1 | 13.0 |" in md
+    assert "| sym | 12.3 [11.2, 13.4] | 13.0 |" in md  # one notation: no ± half-width
     assert "| asym | 12.3 [11.0, 13.9] |" in md
     assert "| none | 12.3 |" in md
     with pytest.raises(ValueError, match="both ci_low and ci_high"):

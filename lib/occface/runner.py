@@ -613,6 +613,18 @@ def _run_locked(notebook: Path, profile: str, wanted: str) -> dict:
         _remove_staging(staging)
 
 
+CLAIMS_START, CLAIMS_END = "<!-- claims:start -->", "<!-- claims:end -->"
+
+
+def _claims_block(index: Path) -> list[str]:
+    """The claims block scripts/claims_summary.py wrote into the index (markers included), kept across a
+    regeneration of the index; [] when there is none."""
+    text = index.read_text() if index.exists() else ""
+    if CLAIMS_START not in text or CLAIMS_END not in text:
+        return []
+    return [text[text.index(CLAIMS_START):text.index(CLAIMS_END) + len(CLAIMS_END)], ""]
+
+
 def write_index() -> Path:
     """Regenerate results/README.md: every table and figure, the notebook that made it and its labels."""
     from .results import atomic_write_text
@@ -623,6 +635,7 @@ def write_index() -> Path:
              "Markdown table with the paper's number beside ours; figures are PNG. The commit that made each "
              "artifact is recorded here and in its folder's manifest.json only (`+dirty`: made from uncommitted "
              "changes), so a rerun that reproduces the numbers changes no table.", ""]
+    lines += _claims_block(root / "README.md")
     for profile in PROFILES:
         stamps = sorted((root / profile / ".stamps").glob("*.json"))
         if not stamps:

@@ -185,6 +185,9 @@ def _set_rng_state(state: dict, generators: dict[str, torch.Generator] | None = 
             g.set_state(state["generators"][name])
 
 
+REUSED: list[str] = []  # the models whose finished checkpoint this process reused, in order (Trainer.fit)
+
+
 class Trainer:
     """Owns the modules and optimizers of one training run and the checkpoint they live in."""
 
@@ -306,7 +309,10 @@ class Trainer:
 
     def _fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
         if self._try_resume(self.path, finished=True) is not None:
-            print(f"{self.desc}: reusing finished checkpoint {self.path.name}")
+            if not REUSED:  # one line per process; notebook.finished() counts the rest (a notebook reuses dozens)
+                print(f"{self.desc}: reusing finished checkpoint {self.path.name} (further reuses are counted in "
+                      f"the notebook's last line)")
+            REUSED.append(self.desc)
             return self.history
         start = self._try_resume(self.partial, finished=False) or 0
         for module in self.modules.values():

@@ -33,9 +33,6 @@ profile = "quick"
 import dataclasses
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -87,7 +84,6 @@ print(f"torch vs dlib: max |diff| {agree['max_abs_diff']:.1e}, {100 * agree['dec
 
 # %%
 # NBVAL_CHECK_OUTPUT
-started = time.perf_counter()
 clean = protocols.verification(profile, max_pairs=BUDGET["clean"], far=FARS)
 print(f"dlib, clean held-out pairs: accuracy {100 * clean['accuracy']:.2f}% ± {100 * clean['accuracy_std']:.2f} "
       f"EER {100 * clean['eer']:.2f}% on {clean['scored_pairs']} pairs, {clean['seconds']:.1f} s")
@@ -147,7 +143,7 @@ ax.set_xlabel("occluded area (% of the aligned face image)")
 ax.set_ylabel("dlib 10-fold accuracy (%)")
 ax.legend(fontsize=7)
 res.figure("accuracy_vs_area", fig, title="dlib accuracy against occluded-area fraction")
-plt.close(fig)
+plt.show()
 
 # %% [markdown]
 # ## Our recognizers beside dlib
@@ -194,7 +190,7 @@ fig = metrics.tsne_figure(feats, np.r_[labels, labels], style=["clean"] * len(id
                           names=[n.replace("_", " ") for n in faces.names], seed=SEED,
                           title=f"dlib features, {P.tsne_people} people x {BUDGET['tsne']} images")
 res.figure("tsne_clean_vs_occluded", fig, title="t-SNE of dlib features, clean vs sunglasses")
-plt.close(fig)
+plt.show()
 
 # %%
-print(f"notebook wall time {time.perf_counter() - started:.0f} s; results in {res.folder}")
+print(nb.finished())

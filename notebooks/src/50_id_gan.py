@@ -32,6 +32,48 @@ cfg = train.IDGANTrainConfig.for_profile(P)
 print(cfg)
 
 # %% [markdown]
+# ## The model, equation by equation
+#
+# Each numbered equation of the paper's Sec. III as printed, then the code that implements it
+# (`occface.papers.id_gan.model` reads top to bottom like the paper) and, where we deviate, why in one line.
+# $\tilde X$ is the occluded face, $M$ the hole, $Y$ the clean face, $X$ the inpainted one.
+#
+# **Eq. 1**, the inpainting network and its goal:
+# $$X = I(\tilde X, M; \mathbb W_I) \quad (1a), \qquad X \doteq Y \quad (1b)$$
+# `occface.papers.id_gan.model.InpaintingNetwork  # Eq. 1a`; `occface.papers.id_gan.model.IDGAN.forward` returns I's
+# output and its composite with the known pixels (`occface.papers.id_gan.model.compose`) — deviation: the paper gives
+# no layers; we use DeepFill v1's coarse network (its ref. [22]).
+#
+# **Eq. 2**, the spatially discounted reconstruction loss ($W = \gamma^{d}$ inside the hole, $d$ the distance to
+# the nearest known pixel):
+# $$\mathcal L_I = \frac{1}{|\mathcal I|}\,\big\lVert \big(I(X, M; \mathbb W_I) - Y\big) \odot W \big\rVert^2$$
+# `occface.papers.id_gan.model.reconstruction_loss  # Eq. 2` with `occface.nn.losses.spatial_discount  # Eq. 2`
+# — deviation: a per-image sum, not $1/|\mathcal I|$, so that the paper's weights (GFC's, per-image sums) keep their balance.
+#
+# **Eq. 3**, the structure (parsing) loss of the frozen parser S:
+# $$\mathcal L_S = -\frac{1}{|\mathcal I|} \sum_{i=1}^{|\mathcal I|} \log \frac{e^{p_{i,l_i}}}{\sum_{j=1}^k e^{p_{i,j}}}, \qquad l_i = \arg\max_j q_{i,j}$$
+# `occface.papers.id_gan.model.structure_loss  # Eq. 3` — deviation: the paper's numerator prints $q_{i,l_i}$, a typo
+# for $p$ (the loss is on X's probabilities); S is `occface.nn.parsing.FaceParser`, trained here on landmark polygons.
+#
+# **Eq. 4**, the global and local adversarial losses:
+# $$\mathcal L_{D_t} = \min_I \max_{D_t} \mathbb E\big[\log D_t(Y) + \log\big(1 - D_t(I(X, M))\big)\big], \quad t \in \{g, l\}$$
+# `occface.papers.id_gan.model.discriminator_loss  # Eq. 4` and `occface.papers.id_gan.model.adversarial_losses  # Eq. 4`
+# on `occface.papers.id_gan.model.critics` — deviation: DeepFill's four-convolution critics, not ten layers.
+#
+# **Eq. 5**, the identity centres:
+# $$f_{id} = \frac{\sum_{i=1}^N \delta(y_i = id)\, R(Y_i; \mathbb W_R^h)}{\sum_{i=1}^N \delta(y_i = id)}$$
+# `occface.papers.id_gan.model.centres_from_features  # Eq. 5`, over the clean training faces `occface.papers.id_gan.train.identity_centres_of`
+#
+# **Eq. 6**, the identity-diversity loss ($\alpha_l = 0.5$, $\alpha_h = 0.05$, $\beta = 0.5$):
+# $$\mathcal L_R = \sum_{j \in \{l, h\}} \alpha_j \big| R(X; \mathbb W_R^j) - R(Y; \mathbb W_R^j) \big| + \beta \Big[ \big|R(X; \mathbb W_R^h) - f_{id}\big| - \big|R(Y; \mathbb W_R^h) - f_{id}\big|,\ 0 \Big]_+$$
+# `occface.papers.id_gan.model.identity_diversity_loss  # Eq. 6` — deviation: the paper's $|\cdot|$ does not name a
+# norm; we use the squared $\ell_2$ distance (`occface.papers.id_gan.model.sq_dist`), as our $\mathcal L_I$.
+#
+# **Eq. 7**, the total loss:
+# $$\mathcal L = \sum_{\mathbb T} \big\{ \mathcal L_I + \lambda_{D_l}\mathcal L_{D_l} + \lambda_{D_g}\mathcal L_{D_g} + \lambda_S \mathcal L_S + \lambda_R \mathcal L_R \big\}$$
+# `occface.papers.id_gan.model.total_loss  # Eq. 7`, its terms from `occface.papers.id_gan.model.generator_terms`.
+
+# %% [markdown]
 # ## The structure network S
 # dlib's 68-point predictor runs on the aligned faces inside one fixed box, the landmark polygons give ten
 # classes, and a small U-Net learns them; frozen, it is S in Eq. 3. Pixel accuracy and per-class recall on
