@@ -20,7 +20,7 @@ import torch
 
 from occface.faces.pairs import step_generator
 from occface.nn.losses import PerceptualStyle, masked_l1
-from occface.papers.oa_gan.model import (OAGAN, Discriminator, GeneratorOutput, LossWeights, generator_losses,
+from occface.papers.oa_gan.model import (OAGAN, Discriminator, GeneratorOutput, generator_losses,
                                          pixel_loss)
 from occface.papers.oa_gan.train import OAGANConfig, _init_generator, training_data
 from occface.runtime import seed_everything
