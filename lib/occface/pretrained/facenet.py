@@ -139,9 +139,13 @@ class InceptionResNetV1(nn.Module):
             out.append(x)
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.Block8(self.features(x)[-1]).mean((2, 3))  # AvgPool_1a_8x8 covers the whole 3x3 map
+    def embedding(self, last: torch.Tensor) -> torch.Tensor:
+        """The unit embedding from the last map of ``features`` (Block8, average pool, bottleneck)."""
+        x = self.Block8(last).mean((2, 3))  # AvgPool_1a_8x8 covers the whole 3x3 map
         return F.normalize(self.Bottleneck(x), dim=1, eps=1e-10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(self.features(x)[-1])
 
 
 # ---------------------------------------------------------------------------------------- preprocessing
@@ -181,6 +185,11 @@ class FaceNet(nn.Module):
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """``InceptionResNetV1.features`` of the faces' chips (for perceptual / identity losses)."""
         return self.net.features(prewhiten(self.chips(images)))
+
+    def features_and_embedding(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(``features``, the embedding) from one pass of the trunk: a loss that needs both pays once."""
+        feats = self.features(images)
+        return feats, self.net.embedding(feats[-1])
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor, batch: int = 64) -> np.ndarray:
