@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test unit nbval lab data clean check notebooks install bench verify
+.PHONY: reproduce test unit nbval lab data clean check notebooks install bench bench-train verify
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping.
@@ -57,6 +57,12 @@ data:
 
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_occlusion.py
+
+# Training speed of the seven costliest models at PROFILE (one thread): samples per CPU-second, the step
+# breakdown, GFLOP/s against the measured conv peak; into results/<profile>/performance/.
+# COMPARE="main:fp32 bf16" trains two settings interleaved in one process and prints the ratio and loss gap.
+bench-train: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) scripts/bench_train.py --profile $(PROFILE) $(if $(COMPARE),--compare $(COMPARE))
 
 clean:
 	rm -rf results/.staging .pytest_cache

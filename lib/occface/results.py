@@ -35,7 +35,8 @@ from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
 COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
-TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark"}
+TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark",
+          "performance"}
 
 
 @dataclass
