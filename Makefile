@@ -14,9 +14,11 @@ export PYTHONHASHSEED := 0
 .PHONY: reproduce test unit nbval lab data clean check notebooks install bench bench-train verify
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
-# concurrent run of the same notebook instead of stopping.
+# concurrent run of the same notebook instead of stopping. JOBS=n: worker processes (one thread each) that train
+# the stale notebooks' models before the notebooks run (default: one per core; JOBS=1: the notebooks train).
 reproduce: check $(VENV)/.installed
-	$(PY) -m occface.runner --profile $(PROFILE) $(if $(ALLOW_DIRTY),--allow-dirty) $(if $(WAIT),--wait)
+	$(PY) -m occface.runner --profile $(PROFILE) $(if $(ALLOW_DIRTY),--allow-dirty) $(if $(WAIT),--wait) \
+	    $(if $(JOBS),--jobs $(JOBS))
 
 # Fails fast (no venv needed): unknown PROFILE or a bad profile value, missing or damaged data (SHA256, cached
 # in the cache folder), missing landmark assets, an unwritable cache or results folder.
