@@ -83,3 +83,20 @@ def test_fused_adam_takes_the_same_step_as_plain_adam():
     for pa, pb in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-6, atol=1e-7)
     assert not train.use_fused_adam(torch.optim.SGD(a.parameters(), lr=0.1))
+
+
+def test_facenet_under_bf16_autocast_runs_a_bf16_copy_that_computes_what_autocast_would():
+    from occface.pretrained.facenet import FaceNet, InceptionResNetV1, prewhiten
+
+    torch.manual_seed(0)
+    facenet = FaceNet(InceptionResNetV1())
+    faces = torch.rand(2, 3, 24, 24)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        facenet_input = prewhiten(facenet.chips(faces))
+        reference = facenet.net(facenet_input)  # autocast on the fp32 weights
+        fast = facenet(faces)
+        assert facenet.trunk() is not facenet.net and next(facenet.trunk().parameters()).dtype == torch.bfloat16
+    assert facenet_input.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(fast.float(), reference.float()).min() > 0.999
+    assert facenet.trunk() is facenet.net  # outside autocast: the fp32 network, as evaluation uses it
+    assert "_bf16_trunk" not in "".join(facenet.state_dict())  # not a submodule: checkpoints never see it
