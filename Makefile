@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test unit nbval lab data clean check notebooks install bench bench-train verify
+.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench bench-train verify book exercises
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping. JOBS=n: worker processes (one thread each) that train
@@ -33,7 +33,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed
-	$(MAKE) unit nbval
+	$(MAKE) lint unit nbval
+
+# unused imports/variables, undefined names (ruff); code written twice in lib/ (pylint's duplicate-code, 6 lines)
+lint: $(VENV)/.installed
+	$(PY) -m ruff check lib tests scripts
+	$(PY) -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=yes \
+	    --ignore-docstrings=yes --ignore-comments=yes --score=no lib/occface
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests -q --durations=15
@@ -47,9 +53,19 @@ nbval: $(VENV)/.installed
 notebooks: $(VENV)/.installed
 	$(PY) scripts/build_notebooks.py $(NB)
 
+# Exercises: build the student and instructor notebooks from notebooks/exercises/src/, then check that every
+# instructor check passes and every student check fails until solved (seconds, no training).
+exercises: $(VENV)/.installed
+	$(PY) scripts/build_exercises.py
+	$(PY) -m pytest -q tests/test_exercises.py
+
 # Re-run every notebook at quick into a temporary folder and compare each table with the committed one.
 verify: $(VENV)/.installed
 	$(PY) -m occface.verify --profile quick
+
+# A static site (README, results index, tables, figures, executed notebooks of PROFILE) in book/, offline.
+book: $(VENV)/.installed
+	$(PY) scripts/build_book.py --profile $(PROFILE) --out book
 
 lab: $(VENV)/.installed
 	$(PY) -m jupyter lab notebooks/

@@ -13,7 +13,10 @@ import tempfile
 from pathlib import Path
 
 import jupytext
+import nbformat
 import papermill
+
+from occface.executed import clean_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
@@ -29,6 +32,8 @@ def build(source: Path) -> Path:
         os.environ["OCCFACE_RESULTS"] = scratch  # the committed notebook's run writes no results/
         papermill.execute_notebook(str(target), str(target), parameters={"profile": "quick"},
                                    cwd=str(OUT), kernel_name="python3", progress_bar=False)
+    # no machine path in a committed output: papermill's input/output paths, warnings' /tmp/ipykernel_* files
+    nbformat.write(clean_notebook(nbformat.read(target, as_version=4)), target)
     return target
 
 

@@ -10,6 +10,8 @@ import os
 import pytest
 import torch
 
+from runner_fakes import sandbox  # noqa: F401  (the runner tests' fake papermill and data, one fixture)
+
 # the notebooks run on one thread: a model a test trains first and caches must equal the notebook's own
 torch.set_num_threads(1)
 

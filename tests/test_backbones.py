@@ -2,7 +2,7 @@
 
 import torch
 
-from occface.nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
+from occface.nn.backbones import LightCNN9, LResNetIR
 
 
 def test_lresnet_stages_and_head_compose_to_forward():
@@ -20,7 +20,6 @@ def test_lresnet_stages_and_head_compose_to_forward():
 def test_lresnet_paper_geometry_top_is_7x6():
     net = LResNetIR(input_size=(112, 96), width=2, blocks=(1, 1, 1, 1), embedding=8)
     assert net.top_size == (7, 6)
-    assert lresnet_blocks("full") == (3, 4, 14, 3)
 
 
 def test_lightcnn_output_and_mfm_halves_channels():

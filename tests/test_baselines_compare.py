@@ -55,7 +55,7 @@ def test_every_registered_baseline_is_in_the_quality_table():
 
 
 def test_the_registry_builds_each_method_once_per_process(monkeypatch):
-    from occface import methods as registry
+    from occface import registry
 
     calls = []
 

@@ -37,13 +37,38 @@ def test_method_names_leave_out_the_pass_through_and_the_papers_ablation_variant
     assert "fsg-gan-official" in B.method_names(include_variants=True)
 
 
+def test_the_mask_supervised_rla_is_registered_and_ranked_beside_rla():
+    from occface import methods as registry
+
+    assert registry.method("rla-supervised").kind == "restorer"
+    assert {"rla", "rla-supervised"} <= set(B.method_names())
+
+
+def test_leaderboard_shows_hole_psnr_and_the_clean_input_columns_of_a_blind_restorer():
+    blind = _scores("blind", "restorer", {"sunglasses": 0.8, "hand": 0.7}, psnr=24)
+    for kind, hole in (("sunglasses", 14.0), ("hand", 16.0)):
+        blind.quality[kind].update(psnr_hole=hole, psnr_hole_ci=(hole - 1, hole + 1))
+    blind.clean_input = {"psnr_clean_input": 30.0, "psnr_clean_input_ci": (29.0, 31.0),
+                         "predicted_area_clean": 0.02, "predicted_area_clean_ci": (0.01, 0.03)}
+    occluded = _scores("occluded", "reference", {"sunglasses": 0.75, "hand": 0.75}, psnr=0)
+    for q in occluded.quality.values():
+        q.update(psnr_hole_occluded=5.0, psnr_hole_occluded_ci=(4.0, 6.0))
+    row = B.summary(blind)
+    assert row["hole PSNR"] == (15.0, 14.0, 16.0)
+    assert row["PSNR on clean input"] == (30.0, 29.0, 31.0)
+    assert row["mask area on clean"] == pytest.approx((2.0, 1.0, 3.0))
+    assert B.summary(occluded)["hole PSNR"][0] == 5.0
+    table = B.leaderboard([blind, occluded], B.Budget.for_profile("quick"), "quick")
+    assert {"hole PSNR", "PSNR on clean input", "mask area on clean"} <= {c.column for c in table.cells}
+
+
 def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
     scores = [_scores("weak", "restorer", {"sunglasses": 0.7, "hand": 0.6}, psnr=20),
               _scores("FROM", "recognizer", {"sunglasses": 0.99, "hand": 0.99}),
               _scores("strong", "inpainter", {"sunglasses": 0.9, "hand": 0.8}, psnr=25),
               _scores("occluded", "reference", {"sunglasses": 0.75, "hand": 0.75}, psnr=0)]
     assert [s.name for s in B.ranking(scores)] == ["strong", "occluded", "weak", "FROM"]
-    table = B.leaderboard(scores, B.BUDGETS["quick"], "quick")
+    table = B.leaderboard(scores, B.Budget.for_profile("quick"), "quick")
     values = table.values()
     assert list(values) == ["strong", "occluded", "weak", "FROM"]
     assert all(list(row) == list(values["strong"]) for row in values.values())  # one column order for all
@@ -57,7 +82,7 @@ def test_leaderboard_sorts_by_dlib_accuracy_and_puts_the_recognizer_last():
 
 def test_leaderboard_intervals_bracket_their_values():
     scores = [_scores("a", "restorer", {"sunglasses": 0.8, "hand": 0.7, "cup": 0.9}, psnr=22)]
-    cells = [c for c in B.leaderboard(scores, B.BUDGETS["quick"], "quick").cells if c.ci_low is not None]
+    cells = [c for c in B.leaderboard(scores, B.Budget.for_profile("quick"), "quick").cells if c.ci_low is not None]
     assert {c.column for c in cells} >= {"PSNR", "SSIM", "dlib accuracy", "dlib EER", "rank-1"}
     for c in cells:
         assert c.ci_low <= c.ours <= c.ci_high, c
@@ -195,3 +220,20 @@ def test_real_occlusion_table_skips_inpainters_without_a_mask_predictor(data_roo
     with_from = B.real_occlusion_table(rows + [B.Contestant("FROM", "recognizer", embed, size=(28, 24))], sets)
     assert list(with_from.values())[-1] == "FROM" and seen["shape"] == (28, 24)
     assert B.real_occlusion_table(rows, {}) is None
+
+
+def test_clean_input_table_reads_a_restorers_own_mask(data_root):
+    from occface.studies.compare import clean_input_table
+
+    class Masker:
+        def restore(self, images):
+            return images * 0.9
+
+        def predict_mask(self, images):
+            return torch.zeros_like(images[:, :1])
+
+    table = clean_input_table("quick", {"masker": Masker().restore, "identity": lambda x: x}, max_images=6)
+    cells = {(c.row, c.column): c for c in table.cells}
+    assert cells["masker", "mask area on clean"].ours == 0.0
+    assert 10 < cells["masker", "PSNR on clean input"].ours < 40
+    assert cells["identity", "mask area on clean"].ours is None

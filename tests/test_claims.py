@@ -98,21 +98,40 @@ def _summary_module():
     return module
 
 
-def test_claims_summary_rewrites_only_the_marked_block(tmp_path):
-    summary = _summary_module()
-    res = Results("rla", profile="quick", dataset="test", root=tmp_path / "results")
+def _two_claims(root: Path) -> None:
+    res = Results("rla", profile="quick", dataset="test", root=root)
     write_claims(res, [Claim("RLA < occluded", est("RLA", 5, 4, 6), est("occluded", 9, 8, 10)),
                        Claim("IP-RLA < RLA", est("IP-RLA", 5.5, 4, 7), est("RLA", 5, 4, 6))])
-    readme = tmp_path / "README.md"
+
+
+def test_claims_summary_puts_the_counts_in_the_readme_and_every_claim_in_the_results_index(tmp_path):
+    summary = _summary_module()
+    _two_claims(tmp_path / "results")
+    readme, index = tmp_path / "README.md", tmp_path / "results" / "README.md"
     readme.write_text(f"intro\n{summary.START}\nold text\n{summary.END}\noutro\n")
+    index.write_text("# Results index\n\nintro\n\n## Profile `quick`\n\n| table |\n")
     args = ["--profile", "quick", "--results", str(tmp_path / "results"), "--readme", str(readme)]
     assert summary.main(args + ["--check"]) == 1
     assert summary.main(args) == 0
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old text" not in text
-    assert "of the 2 ordering claims" in text and "1 hold, 1 are within noise and 0 do not hold" in text
-    assert "holds: RLA < occluded" in text and "within noise: IP-RLA < RLA" in text
+    assert "Of the 2 ordering claims" in text and "1 hold, 1 are within noise, 0 do not hold" in text
+    assert "RLA < occluded" not in text  # the claims themselves live in the index
+    listing = index.read_text()
+    assert listing.index(summary.START) < listing.index("## Profile `quick`")  # before the tables
+    assert "holds: RLA < occluded" in listing and "within noise: IP-RLA < RLA" in listing
+    assert "[quick/rla/claims.md](quick/rla/claims.md)" in listing
     assert summary.main(args + ["--check"]) == 0
+
+
+def test_regenerating_the_results_index_keeps_the_claims_block(tmp_path, monkeypatch):
+    from occface import runner
+
+    monkeypatch.setenv("OCCFACE_RESULTS", str(tmp_path))
+    block = "<!-- claims:start -->\n## Claims\n\nRLA: holds.\n<!-- claims:end -->"
+    (tmp_path / "README.md").write_text(f"# Results index\n\nstale intro\n\n{block}\n\n## Profile `quick`\n")
+    text = runner.write_index().read_text()
+    assert text.startswith("# Results index") and block in text and "stale intro" not in text
 
 
 def test_claims_summary_refuses_a_readme_without_markers(tmp_path):
@@ -121,3 +140,11 @@ def test_claims_summary_refuses_a_readme_without_markers(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="claims:start"):
         summary.main(["--results", str(tmp_path), "--readme", str(readme)])
+
+
+def test_claims_on_unitless_values_print_three_decimals(tmp_path):
+    res = Results("id_gan", profile="quick", dataset="test", root=tmp_path)
+    write_claims(res, [Claim("a > b (SSIM)", est("a", 0.912, 0.905, 0.919), est("b", 0.931, 0.925, 0.937),
+                             better="higher", unit="")])
+    md = (tmp_path / "quick/id_gan/claims.md").read_text()
+    assert "a 0.912 [0.905, 0.919]" in md and "b 0.931 [0.925, 0.937] lies wholly above" in md

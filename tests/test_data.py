@@ -1,4 +1,8 @@
+import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +10,8 @@ import torch
 
 from occface.faces.align import five_from_68, template
 from occface.faces.data import TEST_FOLDS, lfw_pairs, load_faces, load_pair_faces
+from occface.paths import REPO_ROOT
+from runner_fakes import make_fake_data
 
 
 def test_template_sizes():
@@ -111,3 +117,41 @@ def test_the_face_cache_key_follows_the_source_files(tmp_path):
     assert source_fingerprint([f]) != before
     os.utime(f, ns=(0, 0))
     assert source_fingerprint([f]) != before
+
+
+# ---------------------------------------------------------------- make data exits non-zero
+
+def _get_data_tree(tmp_path: Path) -> tuple[Path, Path]:
+    data, sums = make_fake_data(tmp_path)
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "scripts/get_data.sh", repo / "scripts/get_data.sh")
+    shutil.copytree(sums, repo / "data/checksums")
+    return repo, data
+
+
+def _get_data(repo: Path, data: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(repo / "scripts/get_data.sh")], env=dict(os.environ, OCCFACE_DATA=str(data)),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_get_data_fails_and_names_every_damaged_file(tmp_path):
+    repo, data = _get_data_tree(tmp_path)
+    ok = _get_data(repo, data)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("verified") == 3
+    (data / "lfw/lfw-deepfunneled/Ann_A/Ann_A_0002.jpg").write_bytes(b"truncated")
+    (data / "occluders/cup/noto/a.png").unlink()
+    bad = _get_data(repo, data)
+    assert bad.returncode != 0
+    assert "lfw/lfw-deepfunneled/Ann_A/Ann_A_0002.jpg (checksum differs)" in bad.stderr
+    assert "occluders/cup/noto/a.png (missing or unreadable)" in bad.stderr
+
+
+def test_get_data_warns_but_passes_on_documentation_files(tmp_path):
+    repo, data = _get_data_tree(tmp_path)
+    (data / "lfw/README.md").write_text("edited\n")
+    (data / "att_faces/README").unlink()
+    proc = _get_data(repo, data)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr and "lfw/README.md" in proc.stderr

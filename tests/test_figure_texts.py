@@ -48,3 +48,39 @@ def test_the_readme_quotes_no_percentage_that_no_committed_table_shows():
     quoted = set(re.findall(r"(\d+\.\d+) ?%", README.read_text()))
     shown = " ".join(p.read_text() for p in RESULTS.glob("*/*/*.md"))
     assert not [q for q in quoted if q not in shown]
+
+
+def test_a_published_figure_records_its_overlapping_text(tmp_path):
+    import json
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from occface.results import Results
+
+    res = Results("tour", profile="quick", dataset="x", root=tmp_path)
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.text(0.5, 0.5, "one label")
+    ax.text(0.52, 0.5, "another label")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res.figure("clash", fig, title="two labels on one spot")
+    assert any("overlapping text" in str(w.message) for w in caught)
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_title("alone")
+    res.figure("clear", fig, title="one label")
+    manifest = json.loads((tmp_path / "quick" / "tour" / "manifest.json").read_text())
+    assert manifest["clash"]["text_overlaps"] == 1 and manifest["clear"]["text_overlaps"] == 0
+
+
+def test_every_committed_quick_figure_has_no_overlapping_text():
+    import json
+
+    found = {}
+    for manifest in sorted((RESULTS / "quick").glob("*/manifest.json")):
+        for name, entry in json.loads(manifest.read_text()).items():
+            if entry["kind"] == "figure":
+                found[f"{manifest.parent.name}/{name}"] = entry.get("text_overlaps")
+    assert found, "no committed quick figures"
+    bad = {k: v for k, v in found.items() if v != 0}
+    assert not bad, f"figures with overlapping text (None: published before the check): {bad}"

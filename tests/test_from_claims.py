@@ -4,7 +4,7 @@ claims judged on intervals (a stub experiment stands in for trained models)."""
 import numpy as np
 import pytest
 from occface.claims import HOLDS, NOISE, NOT_HOLDS, Estimate
-from occface.eval import metrics as M
+from occface.eval import metrics
 from occface.papers.from_.tables import claims, rank1_hits
 
 
@@ -16,7 +16,7 @@ def test_rank1_hits_average_to_the_shared_rank1():
     probes = gallery[[where[p] for p in probe_labels]] + rng.normal(scale=1.2, size=(200, 8))
     hits = rank1_hits(gallery, labels, probes, probe_labels)
     assert set(np.unique(hits)) <= {0.0, 1.0}
-    assert hits.mean() == pytest.approx(M.rank_k((gallery, labels), (probes, probe_labels), k=1))
+    assert hits.mean() == pytest.approx(metrics.rank_k((gallery, labels), (probes, probe_labels), k=1))
     with pytest.raises(ValueError, match="one gallery image"):
         rank1_hits(np.r_[gallery, gallery[:1]], np.r_[labels, labels[:1]], probes, probe_labels)
 

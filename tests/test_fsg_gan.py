@@ -12,7 +12,7 @@ from occface.faces.pairs import TrainingPairs
 from occface.papers.fsg_gan import published
 from occface.papers.fsg_gan.model import (FSGGAN, Generator, StructureVAE, discriminator, discriminator_loss,
                                           generator_loss, kl_divergence, vae_loss)
-from occface.papers.fsg_gan.train import PER_PROFILE, FSGConfig, gan_key, train_fsg_gan, vae_key
+from occface.papers.fsg_gan.train import FSGConfig, gan_key, train_fsg_gan, vae_key
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -186,7 +186,7 @@ def test_algorithm_1_trains_v_then_g_and_d_and_reuses_finished_checkpoints(tmp_p
 
 
 def test_profiles_and_published_numbers():
-    assert set(PER_PROFILE) == {"quick", "default", "full"}
+    assert set(FSGConfig.PER_PROFILE) == {"quick", "default", "full"}
     full = FSGConfig.for_profile("full")
     assert (full.image_size, full.lr, full.betas, full.batch) == (128, 1e-4, (0.5, 0.999), 30)
     assert (full.weights.pw, full.weights.ip, full.weights.adv) == (100.0, 50.0, 1.0)

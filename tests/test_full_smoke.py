@@ -205,7 +205,7 @@ def test_recognizers_at_full_size_step_and_embed(faces, arch):
     from occface.eval.recognizers import RecognizerConfig, resize_aligned
     from occface.nn.margins import LOSSES, MarginSoftmax
 
-    cfg = RecognizerConfig.for_profile(arch, FULL)
+    cfg = RecognizerConfig.for_arch(arch, FULL)
     model, head = cfg.build(), MarginSoftmax(cfg.embedding, 4, **LOSSES[cfg.loss])
     x = resize_aligned(faces.images[:2], RECOG)
     loss = torch.nn.functional.cross_entropy(head(model(x), faces.identity[:2]), faces.identity[:2])

@@ -196,18 +196,56 @@ def test_train_id_gan_runs_through_the_trainer_and_reuses_its_checkpoint(identit
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("identity", ["centre", "triplet"])
-def test_identity_share_grows_with_the_square_of_the_embedding_scale(identity):
-    """Our-cent and Our-tri act on R_h only (the triplet margin scales along), so R's pull on I grows exactly
-    with embedding_scale^2 while L_I's stays; Eq. 6's low-level term does not scale."""
+def _share_setup(identity: str, **model):
     torch.manual_seed(0)
     net = TinyRecognizer()
     parser = nn.Conv2d(3, 5, 3, padding=1).eval().requires_grad_(False)
     cfg = T.IDGANTrainConfig("quick", M.IDGANConfig(image_size=16, width=4, critic_width=4, identity=identity,
-                                                    embedding_scale=10.0), steps=1, batch=4, recognizer="tiny")
-    share = T.identity_share(cfg, identity=net, features=Features(net), parser=parser, faces=_faces())
-    assert share["paper scale"] > 0
-    assert share["ours"] / share["paper scale"] == pytest.approx(100.0, rel=1e-3)
+                                                    **model), steps=1, batch=4, recognizer="tiny")
+    return cfg, dict(identity=net, features=Features(net), parser=parser, faces=_faces())
+
+
+@pytest.mark.parametrize("identity", ["centre", "triplet"])
+def test_identity_share_grows_with_the_square_of_the_embedding_scale(identity):
+    """Our-cent and Our-tri act on R_h only (the triplet margin scales along), so R's pull on I grows exactly
+    with embedding_scale^2 while L_I's stays; Eq. 6's low-level term does not scale."""
+    cfg, standins = _share_setup(identity, embedding_scale=10.0)
+    scaled = T.identity_share(cfg, batches=2, **standins)
+    unit = T.identity_share(cfg.__class__(**{**cfg.__dict__, "model": M.IDGANConfig(
+        **{**cfg.model.__dict__, "embedding_scale": 1.0})}), batches=2, **standins)
+    for where in ("image", "parameters"):
+        assert unit[where] > 0
+        assert scaled[where] / unit[where] == pytest.approx(100.0, rel=1e-3)
+
+
+def test_lambda_r_for_share_puts_the_image_share_on_the_target():
+    cfg, standins = _share_setup("diversity")
+    measured = T.identity_share(cfg, batches=2, **standins)
+    lam = T.lambda_r_for_share(cfg, measured["image"], target=0.075)
+    tuned = T.IDGANTrainConfig(**{**cfg.__dict__, "model": M.IDGANConfig(**{**cfg.model.__dict__, "lambda_r": lam})})
+    assert T.identity_share(tuned, batches=2, **standins)["image"] == pytest.approx(0.075, rel=1e-4)
+    with pytest.raises(ValueError, match="does not pull"):
+        T.lambda_r_for_share(cfg, 0.0)
+
+
+def test_declared_lambda_r_and_the_identity_batch_at_default():
+    default = T.IDGANTrainConfig.for_profile("default")
+    assert default.identity_batch >= 4  # R sees at least four faces a step
+    assert default.model.lambda_r > M.IDGANConfig.lambda_r  # declared above the paper's 2e-4 (see PER_PROFILE)
+    woid = T.IDGANTrainConfig.for_profile("default", identity="none")
+    assert woid.model.lambda_r == M.IDGANConfig.lambda_r and woid.model.embedding_scale == 1.0  # no R, no move
+
+
+def test_validation_people_are_training_people_id_gan_does_not_train_on(data_root):
+    cfg = T.IDGANTrainConfig.for_profile("quick")
+    val = T.validation_faces(cfg, max_images=40)
+    assert 0 < len(val) <= 40 and len(val.names) >= 2
+    assert not set(val.names) & set(T.training_faces(cfg).names)
+    from occface.faces.data import load_faces
+
+    test_people = set(load_faces("lfw", size=32, split="test").names)
+    assert not set(val.names) & test_people
+    assert [val.names[int(i)] for i in val.identity] == [p.split("/")[-2] for p in val.paths]
 
 
 def test_paper_scale_switch_and_the_vggface_rule():
@@ -216,3 +254,18 @@ def test_paper_scale_switch_and_the_vggface_rule():
     assert T.IDGANTrainConfig.for_profile("quick", identity="none").model.embedding_scale == 1.0  # no R
     with pytest.raises(ValueError, match="no identity term"):
         T.identity_share(T.IDGANTrainConfig.for_profile("quick", identity="none"))
+
+
+def test_paired_claims_judge_the_paired_difference_against_zero():
+    from occface.papers.id_gan.tables import paired_claims
+    from occface.results import Cell
+    from occface.tables import Table
+
+    cells = [Cell("dlib", "random: Our-wID - Our-w/oID", 2.0, unit="points", ci_low=0.5, ci_high=3.5),
+             Cell("dlib", "eyes: Our-wID - Our-w/oID", -2.0, unit="points", ci_low=-3.0, ci_high=-0.5),
+             Cell("FaceNet", "random: Our-wID - Our-w/oID", 1.0, unit="points", ci_low=-1.0, ci_high=3.0),
+             Cell("dlib", "random: McNemar p", 0.01, unit="")]
+    found = {c.text: c.status for c in paired_claims(Table("paired_wid", cells, "t"))}
+    assert found == {"Our-wID > Our-w/oID (paired, dlib, random block)": "holds",
+                     "Our-wID > Our-w/oID (paired, dlib, eyes block)": "does not hold",
+                     "Our-wID > Our-w/oID (paired, FaceNet, random block)": "within noise"}

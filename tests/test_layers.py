@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "occface"
 # low -> high. A top-level module is a unit of its own; a folder is one unit. Papers may import each other's
 # registration (a compared method) but no folder loop may form.
 LAYERS: list[set[str]] = [
-    {"paths", "profiles", "runtime", "locks", "tables", "plots", "results", "claims", "checks", "train", "registry",
+    {"paths", "profiles", "runtime", "locks", "tables", "plots", "results", "claims", "checks", "train", "registry", "knobs",
      "__init__"},
     {"faces"},
     {"pretrained"},
@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"papers"},
     {"methods"},         # imports every registering module: above the papers and baselines it lists
     {"studies"},
-    {"widgets", "notebook", "verify", "runner", "pretrain"},
+    {"widgets", "notebook", "verify", "runner", "executed", "pretrain"},
 ]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

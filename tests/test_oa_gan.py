@@ -154,3 +154,20 @@ def test_lfw_attribute_names_and_path_matching(data_root):
     values, known, names = lfw_attributes(paths, folder)
     assert set(LFW_NAMES.values()) | set(NOT_CLEAN) <= set(names) and len(LFW_NAMES) == len(M.ATTRIBUTES) == 10
     assert known.tolist() == [True, False] and not values[1].any()
+
+
+def test_score_cells_add_the_hole_psnr_inside_the_true_mask():
+    from occface.eval.metrics import masked_psnr
+    from occface.eval.protocols import TestSet
+    from occface.papers.oa_gan.tables import score_cells
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(4, 3, 16, 16, generator=g)
+    mask = torch.zeros(4, 1, 16, 16)
+    mask[:, :, 4:10, 3:12] = 1
+    occluded = torch.where(mask > 0, torch.zeros_like(clean), clean)
+    restored = (occluded + 0.3 * mask).clamp(0, 1)
+    cells = {c.row: c for c in score_cells("m", restored, TestSet(occluded, clean, mask))}
+    assert set(cells) == {"PSNR", "SSIM", "hole PSNR"}
+    assert cells["hole PSNR"].ours == pytest.approx(masked_psnr(restored, clean, mask))
+    assert cells["hole PSNR"].ours < cells["PSNR"].ours  # the untouched pixels lift the whole-image PSNR

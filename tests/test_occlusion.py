@@ -166,3 +166,15 @@ def test_numpy_scalars_and_half_precision_are_accepted():
     half = occlude(faces.half(), "block_black", seed=0)
     assert half.images.dtype == torch.float16
     assert torch.allclose(half.images.float(), occlude(faces.half().float(), "block_black", seed=0).images, atol=1e-3)
+
+
+def test_eyes_placement_centres_the_block_between_the_eyes(faces128):
+    x, lm = faces128
+    o = occlude(x, "block_white", placement="eyes", landmarks=lm, seed=0)
+    side = round(48 / 128 * 128)
+    assert torch.equal(o.mask.sum((1, 2, 3)), torch.full((len(x),), float(side * side)))
+    ys, xs = torch.meshgrid(torch.arange(128.0), torch.arange(128.0), indexing="ij")
+    centre = torch.stack([(o.mask[:, 0] * xs).sum((1, 2)), (o.mask[:, 0] * ys).sum((1, 2))], 1) / side ** 2
+    assert torch.allclose(centre, lm[:, :2].mean(1), atol=1.0)
+    with pytest.raises(ValueError, match="placement 'eyes'"):
+        occlude(x, "sunglasses", placement="eyes", landmarks=lm)

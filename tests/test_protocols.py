@@ -106,3 +106,70 @@ def test_image_quality_feeds_an_inpainter_the_true_mask_and_gives_intervals(data
         lo, hi = q[f"{key}_ci"]
         assert lo <= q[key] <= hi
     assert q["psnr"] != q["psnr_occluded"]
+
+
+def test_hole_psnr_is_psnr_inside_the_occluder_and_a_fill_raises_it_only_there(data_root):
+    from occface.eval.metrics import masked_psnr
+    from occface.eval.protocols import image_quality
+    from occface.faces.data import load_faces
+    from occface.faces.occlusion import occlude
+
+    occlusion = dict(kind="block_white", placement="random")
+    q = image_quality(None, "quick", occlusion=occlusion, max_images=12,
+                      inpaint=lambda images, mask: images * (1 - mask) + 0.5 * mask)
+    faces = load_faces("lfw", size=32, split="test", max_images=12, seed=0)
+    occ = occlude(faces.images, landmarks=faces.landmarks, seed=0, **occlusion)
+    assert q["psnr_hole_occluded"] == pytest.approx(masked_psnr(occ.images, faces.images, occ.mask))
+    assert q["psnr_hole"] > q["psnr_hole_occluded"]  # grey is nearer a face than white is
+    assert q["psnr_hole"] < q["psnr"]                # the untouched face around the hole lifts whole-image PSNR
+    lo, hi = q["psnr_hole_ci"]
+    assert lo <= q["psnr_hole"] <= hi
+
+
+def test_clean_input_quality_of_a_do_nothing_and_a_darkening_restorer(data_root):
+    from occface.eval.protocols import clean_input_quality
+
+    same = clean_input_quality(lambda x: x, "quick", max_images=8, predict_mask=lambda x: torch.zeros_like(x[:, :1]))
+    assert same["unchanged_faces"] == 8 and same["predicted_area_clean"] == 0.0
+    dark = clean_input_quality(lambda x: x * 0.9, "quick", max_images=8,
+                               predict_mask=lambda x: (torch.arange(x.shape[-1]) < x.shape[-1] // 4).float()
+                               .expand(len(x), 1, x.shape[-2], -1))
+    assert dark["unchanged_faces"] == 0 and 10 < dark["psnr_clean_input"] < 40
+    assert dark["predicted_area_clean"] == pytest.approx(0.25)
+
+
+def test_verification_per_pair_decisions_reproduce_the_accuracy(data_root):
+    out = verification("quick", occlusion=dict(kind="block_black"), embed=pixels, max_pairs=20, per_pair=True)
+    assert out["correct"].shape == (40,) and out["cluster"].shape == (40,)
+    assert out["correct"].mean() == pytest.approx(out["accuracy"], abs=0.05)  # folds of unequal size
+    assert sorted(out["cluster"].tolist()) == sorted(list(range(20)) * 2)
+
+
+def test_probe_ranks_on_a_hand_built_gallery():
+    from occface.eval.metrics import probe_ranks
+
+    gallery = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    ids = np.array([7, 3, 5])
+    probes = np.array([[0.9, 0.1], [0.9, 0.2], [0.2, -1.0], [-1.0, 1.0]])
+    # probe 0 -> person 7 is nearest (rank 0); probe 1 claims person 3, second nearest (rank 1);
+    # probe 2 (pointing down) claims person 3, farthest of three (rank 2); probe 3 ties 3 and 5 (rank 0)
+    ranks = probe_ranks((gallery, ids), (probes, np.array([7, 3, 3, 5])))
+    assert ranks.tolist() == [0, 1, 2, 0]
+
+
+def test_identification_rates_give_sd_over_draws_or_a_bootstrap_interval_over_probes():
+    from occface.eval.metrics import mean_interval
+    from occface.eval.protocols import identification_rates
+
+    feats = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.1, 0.9], [0.0, 1.0], [1.0, 0.1]])
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    draws = [(np.array([0, 1]), np.array([2, 3, 4, 5])), (np.array([2, 3]), np.array([0, 1, 4, 5]))]
+    sd = identification_rates((feats, labels), (feats, labels), [1], draws=draws, interval="sd")[1]
+    # draw 1: probes 2, 3 right, 4, 5 wrong -> 50 %; draw 2: 0, 1 right, 4, 5 wrong -> 50 %
+    assert (sd.mean, sd.low, sd.high) == (50.0, 50.0, 50.0)
+    boot = identification_rates((feats, labels), (feats, labels), [1, 2], draws=draws[:1], interval="bootstrap")
+    low, high = mean_interval(np.array([1.0, 1.0, 0.0, 0.0]))
+    assert boot[1].mean == 50.0 and (boot[1].low, boot[1].high) == (100 * low, 100 * high)
+    assert boot[2].mean == 100.0
+    with pytest.raises(ValueError, match="interval"):
+        identification_rates((feats, labels), (feats, labels), [1], interval="ci")

@@ -79,12 +79,12 @@ def test_resize_aligned_keeps_template_points():
 
 
 def test_recognizer_config_scales_with_profile():
-    q, d = RecognizerConfig.for_profile("lresnet", "quick"), RecognizerConfig.for_profile("lresnet", "default")
+    q, d = RecognizerConfig.for_arch("lresnet", "quick"), RecognizerConfig.for_arch("lresnet", "default")
     assert q.steps < d.steps and q.input_size == (56, 48)
     net = q.build()
     assert net.embed(torch.rand(3, 3, 32, 32)).shape == (3, q.embedding)
     with pytest.raises(ValueError, match="arch"):
-        RecognizerConfig.for_profile("vgg", "quick")
+        RecognizerConfig.for_arch("vgg", "quick")
 
 
 @pytest.mark.skipif(not os.environ.get("OCCFACE_DATA"), reason="needs OCCFACE_DATA")

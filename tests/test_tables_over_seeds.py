@@ -1,4 +1,4 @@
-"""Tables over training seeds: mean ± one standard deviation per cell."""
+"""Tables over training seeds: the mean with [mean - sd, mean + sd] (one standard deviation) per cell."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,7 @@
 """`make verify`'s table comparison: identical, within a stated tolerance, differing, machine-measured cells."""
 
+import os
+
 import pandas as pd
 
 from occface.verify import compare_table, report
@@ -34,3 +36,28 @@ def test_report_names_tables_the_rerun_did_not_produce(tmp_path):
     _csv(tmp_path / "f" / "rla" / "tableI.csv", row)
     found = report(tmp_path / "c", tmp_path / "f")
     assert found["identical"] == ["rla/tableI"] and found["missing"] == ["rla/tableII"]
+
+
+def test_verify_during_a_run_says_a_run_is_in_progress_and_waits_for_it(tmp_path, monkeypatch, capsys):
+    """Issue 26: `make verify` while a run held a notebook's lock reported its tables as "not produced" and
+    exited 1. It now names the run in progress and has the runner wait for it (--wait)."""
+    import subprocess
+
+    import nbformat
+
+    from occface import runner, verify
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), notebooks / "00_a.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setenv("OCCFACE_CACHE", str(tmp_path / "cache"))
+    commands = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, **kwargs: commands.append(cmd) or 0)
+    with runner.notebook_lock("quick", notebooks / "00_a.ipynb"):
+        verify.main(["--only", "00_a"])
+    out = capsys.readouterr().out
+    assert f"a run of 00_a.ipynb (profile quick) is in progress: PID {os.getpid()}" in out and "waits" in out
+    assert "--wait" in commands[0]
+    verify.main(["--only", "00_a"])
+    assert "in progress" not in capsys.readouterr().out  # the lock is free again

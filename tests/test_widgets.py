@@ -189,3 +189,55 @@ def test_one_slider_change_updates_every_method_in_under_a_second_at_quick():
           f"{np.median(cpu):.3f} s, wall {np.median(wall):.3f} s (wall: {', '.join(f'{s:.2f}' for s in wall)}) on "
           f"{torch.get_num_threads()} torch thread(s), load average {os.getloadavg()[0]:.1f}")
     assert np.median(cpu) < 1.0
+
+
+# ------------------------------------------------------ bounded sizes, finite moves (issue 26, cases 7 and 8)
+
+def test_every_size_parameter_of_the_widget_api_is_bounded():
+    """``pattern_overlay(img32, pattern, 1000)`` allocated ~21 GB and the process was killed; ``render(K=100)``
+    asked for 255 GB. Each size parameter now has a range, refused with one message before any allocation."""
+    image, pattern = torch.rand(3, 32, 32), torch.zeros(4, 4, dtype=torch.bool)
+    for bad in (0, 1.5, True, 1000):  # 0 first: before the fix it was a raw IndexError, not an allocation
+        with pytest.raises(ValueError, match=r"upscale must be an integer from 1 to 32 .*4096 pixels a side"):
+            pattern_overlay(image, pattern, bad)
+    assert pattern_overlay(image, pattern, 32).shape == (3, 1024, 1024)
+    with pytest.raises(ValueError, match=r"upscale must be an integer from 1 to 16"):
+        pattern_overlay(torch.rand(3, 256, 256), pattern, 17)  # 17 x 256 > 4096
+    from occface.faces.patterns import proximate_patterns
+    with pytest.raises(ValueError, match=r"K must be an integer from 1 to 16 \(FROM uses 4 or 5\), got 100"):
+        proximate_patterns(100)
+    with pytest.raises(ValueError, match=r"px must be an integer from 8 to 1024"):
+        compare_html({"occluded": image}, px=100_000)
+
+
+def test_render_refuses_wrong_layouts_and_values_with_one_message(faces128):
+    x, lm = faces128
+    with pytest.raises(ValueError, match=r"face index must be an integer from 0 to 15, got 1.5"):
+        render(x, lm, 1.5, "sunglasses", "semantic")
+    with pytest.raises(ValueError, match=r"K must be an integer from 1 to 16"):
+        render(x, lm, 0, "sunglasses", "semantic", K=100)
+    with pytest.raises(ValueError, match=r"rotation must be a finite number \(degrees\), got inf"):
+        render(x, lm, 0, "sunglasses", "semantic", rotation=float("inf"))
+    with pytest.raises(ValueError, match=r"images must be \(N,3,H,W\) faces in \[0,1\], got \(16, 128, 128, 3\) "
+                                         r"\(channels last"):
+        render(x.permute(0, 2, 3, 1), lm, 0, "sunglasses", "semantic")
+    with pytest.raises(ValueError, match=r"landmarks must be \(N,5,2\)"):
+        render(x, lm[:3], 0, "sunglasses", "semantic")
+    with pytest.raises(ValueError, match=r"image must be \(3,H,W\) in \[0,1\], got \(128, 128\)"):
+        pattern_overlay(x[0, 0], torch.zeros(4, 4, dtype=torch.bool), 1)
+
+
+@pytest.mark.parametrize("move", [dict(rotation=float("nan")), dict(rotation=float("inf")),
+                                  dict(offset=(float("nan"), 0.0)), dict(offset=(0.0, float("-inf")))])
+def test_a_nan_or_infinite_rotation_or_offset_is_refused_not_an_empty_mask(faces128, move):
+    x, lm = faces128
+    with pytest.raises(ValueError, match=r"(rotation|offset\[\d\]) must be a finite number"):
+        place_occluder(x[2], lm[2], "sunglasses", **move)
+
+
+def test_an_offset_beyond_the_picture_or_a_batched_face_is_refused(faces128):
+    x, lm = faces128
+    with pytest.raises(ValueError, match=r"offset must lie within \[-1, 1\]"):
+        place_occluder(x[2], lm[2], "sunglasses", offset=(3.0, 0.0))
+    with pytest.raises(ValueError, match=r"face must be one \(3,H,W\) face in \[0,1\], got \(1, 3, 128, 128\)"):
+        place_occluder(x[2:3], lm[2], "sunglasses")

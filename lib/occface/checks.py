@@ -101,7 +101,16 @@ def asset_problems(root: Path | None) -> list[str]:
     return problems
 
 
-def _nearest_existing(path: Path) -> Path:
+def user_photos_problem() -> str | None:
+    """``OCCFACE_REAL_OCCLUSIONS``, when set, must name a folder (a typo would silently score nothing)."""
+    value = os.environ.get("OCCFACE_REAL_OCCLUSIONS")
+    if value and not Path(value).expanduser().is_dir():
+        return (f"OCCFACE_REAL_OCCLUSIONS={value} is not a folder. Point it at a folder of <person>/clean/ and "
+                "<person>/occluded/ photos, or unset it to score LFW's natural occlusions only.")
+    return None
+
+
+def nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
@@ -110,7 +119,7 @@ def _nearest_existing(path: Path) -> Path:
 def writable_problem(folder: Path, what: str, fix: str) -> str | None:
     """None when files can be created in ``folder`` (or, where it does not exist yet, in the nearest existing
     folder above it, where it would be created); else a message naming the folder and the fix."""
-    target = folder if folder.exists() else _nearest_existing(folder)
+    target = folder if folder.exists() else nearest_existing(folder)
     if not target.is_dir():
         return f"{what} {folder} is not a writable folder: {target} is not a folder. {fix}"
     try:

@@ -119,7 +119,7 @@ class Claim:
 
     def reason(self, digits: int = 1) -> str:
         """One sentence for a claim that does not hold (empty when it holds)."""
-        a, b, u = self.ours.text(digits), self.other.text(digits), self.unit
+        a, b, u = self.ours.text(digits), self.other.text(digits), f" {self.unit}" if self.unit else ""
         status, word = self.status, "below" if self.better == "lower" else "above"
         if status == HOLDS:
             return ""
@@ -127,8 +127,8 @@ class Claim:
             missing = [s.name for s in (self.ours, self.other) if _missing(s.value)]
             return f"{' and '.join(missing)} not measured at this profile."
         if status == NOT_HOLDS:
-            return (f"The opposite order: {self.other.name} {b} {u} lies wholly {word} {self.ours.name} {a} {u}.")
-        return (f"The intervals overlap ({self.ours.name} {a} {u}, {self.other.name} {b} {u}), so our sample "
+            return (f"The opposite order: {self.other.name} {b}{u} lies wholly {word} {self.ours.name} {a}{u}.")
+        return (f"The intervals overlap ({self.ours.name} {a}{u}, {self.other.name} {b}{u}), so our sample "
                 f"cannot tell the two apart.")
 
 
@@ -147,9 +147,10 @@ def claims_markdown(topic: str, claims: list[Claim], title: str, profile: str, n
     lines = [f"# {topic} claims: {title}", "",
              "| claim | claimed better | compared with | status | why |", "|---|---|---|---|---|"]
     for c in claims:
-        a = f"{c.ours.name} {c.ours.text(digits)}"
-        b = f"{c.other.name} {c.other.text(digits)}"
-        lines.append(f"| {c.text} | {a} | {b} | **{c.status}** | {c.reason(digits)} |")
+        d = digits if c.unit not in ("", "-") else max(digits, 3)  # SSIM, silhouette: 0.9 [0.9, 0.9] says nothing
+        a = f"{c.ours.name} {c.ours.text(d)}"
+        b = f"{c.other.name} {c.other.text(d)}"
+        lines.append(f"| {c.text} | {a} | {b} | **{c.status}** | {c.reason(d)} |")
     lines += ["", f"Profile `{profile}`. Values in each claim's unit ({', '.join(sorted({c.unit or '-' for c in claims}))}), "
               "each with its 95 % interval `[low, high]`. A claim holds only when the two intervals do not overlap "
               "in the claimed order, does not hold when they do not overlap in the other order, and is within "

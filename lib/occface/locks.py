@@ -11,7 +11,7 @@ import socket
 import time
 from pathlib import Path
 
-from .paths import cache_dir, results_root
+from .paths import cache_dir, cache_root, results_root
 
 
 class RunnerBusyError(RuntimeError):
@@ -66,6 +66,24 @@ def notebook_lock(profile: str, notebook: Path, *, wait: bool = False):
             "notebook": notebook.name, "profile": profile, "results": str(results_root())}
     return _flock(cache_dir("locks", profile) / f"{notebook.stem}.lock", wait=wait,
                   what=f"{notebook.name} (profile {profile})", info=info)
+
+
+def notebook_lock_holder(profile: str, notebook: Path) -> str | None:
+    """Who holds the lock of (profile, notebook) now ("PID ... on ... (running since ...)"), or None when it
+    is free; probed without waiting and without creating anything."""
+    path = cache_root() / "locks" / profile / f"{notebook.stem}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _lock_holder(fd)
+    else:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _publish_lock():

@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .paths import REPO_ROOT
 from .profiles import Profile, get_profile
 from .results import Results
 from .runtime import hardware_label, seed_everything
@@ -23,11 +25,29 @@ class NotebookRun:
     profile: Profile
     results: Results
     started: float = field(default_factory=time.perf_counter)
+    reused_before: int = field(default_factory=lambda: len(_reused()))
 
     def finished(self) -> str:
-        """One line for the last cell: wall time, hardware and where the results went."""
-        return (f"notebook wall time {time.perf_counter() - self.started:.0f} s on {hardware_label()}; "
-                f"results in {self.results.folder}")
+        """One line for the last cell: wall time, hardware, checkpoints reused and where the results went
+        (relative to the repository, or under $OCCFACE_RESULTS: no machine path in a committed output)."""
+        reused = len(_reused()) - self.reused_before
+        cache = f"{reused} finished checkpoint(s) reused from the cache; " if reused else ""
+        return (f"notebook wall time {time.perf_counter() - self.started:.0f} s on {hardware_label()}; {cache}"
+                f"results in {shown_folder(self.results.folder)}")
+
+
+def _reused() -> list[str]:
+    from .train import REUSED
+    return REUSED
+
+
+def shown_folder(folder: Path) -> str:
+    """A results folder as a notebook prints it: relative to the repository (``results/quick/tour``), else
+    under ``$OCCFACE_RESULTS`` (the runner's staging area, a temporary folder in tests)."""
+    try:
+        return str(Path(folder).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return "$OCCFACE_RESULTS/" + "/".join(Path(folder).parts[-2:])
 
 
 def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int = 0, *,
@@ -54,3 +74,25 @@ def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int =
         print(f"profile {P.name}: {P.image_size} px de-occlusion, {P.recog_size[0]}x{P.recog_size[1]} recognition; "
               f"seed {seed}; {hardware_label()}")
     return run
+
+
+def check(what: str, got, expected, atol: float = 1e-6, rtol: float = 1e-6) -> None:
+    """An exercise's automatic check: ``got`` (the student's answer) must equal ``expected`` (the library's)
+    within ``atol + rtol * |expected|``, element-wise; prints one line when it does, raises otherwise."""
+    import numpy as np
+    import torch
+
+    def plain(x):
+        return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+
+    if got is None or got is Ellipsis:
+        raise AssertionError(f"{what}: no answer yet (got {got!r})")
+    a, b = plain(got), plain(expected)
+    if a.shape != b.shape:
+        raise AssertionError(f"{what}: your answer has shape {a.shape}, the library's {b.shape}")
+    if not np.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True):
+        worst = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
+        raise AssertionError(f"{what}: your answer differs from the library's by up to {worst:.3g} "
+                             f"(allowed {atol:g} + {rtol:g} x |expected|); yours {np.round(a, 6).ravel()[:6]}, "
+                             f"library {np.round(b, 6).ravel()[:6]}")
+    print(f"ok: {what}")

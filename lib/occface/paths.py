@@ -62,6 +62,20 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+def cache_write_error(err: OSError, path: Path) -> OSError:
+    """``err`` from writing ``path``, as a ``CacheNotWritableError`` naming OCCFACE_CACHE when ``path`` is in the
+    cache and the error is a permission or read-only one (a cache made read-only mid-run); else ``err``."""
+    import errno
+
+    root = cache_root()
+    if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) or not Path(path).resolve().is_relative_to(root):
+        return err
+    return CacheNotWritableError(
+        err.errno, f"cannot write {path} ({err.strerror}): the cache folder {root} is not writable. It comes from "
+        f"OCCFACE_CACHE={os.environ.get('OCCFACE_CACHE', '(unset: ~/.cache/occface)')}; make it writable again "
+        "(chmod u+w, remount read-write) or point OCCFACE_CACHE at a folder you can write.")
+
+
 def results_root() -> Path:
     """Root of the result folders: ``OCCFACE_RESULTS`` (the runner points it at a staging area) or ``results/``."""
     return Path(os.environ.get("OCCFACE_RESULTS") or REPO_ROOT / "results").expanduser().resolve()

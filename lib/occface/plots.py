@@ -18,30 +18,74 @@ def as_display(image: torch.Tensor) -> tuple:
 
 
 def image_grid(rows: dict[str, torch.Tensor], titles: Sequence[str] | None = None, size: float = 1.2,
-               cmaps: dict[str, str] | None = None, fontsize: int = 7):
-    """A matplotlib figure with one row per entry of ``rows`` ((N,C,H,W) tensors in [0, 1], the same N),
-    the row's name as its label, and ``titles`` over the columns. ``cmaps`` overrides a row's colour map
-    (e.g. ``{"occlusion scores": "magma"}`` for one-channel maps)."""
+               cmaps: dict[str, str] | None = None, fontsize: int = 7, title: str | None = None,
+               max_columns: int = 10):
+    """A matplotlib figure with one row per entry of ``rows`` ((N,C,H,W) tensors in [0, 1]), the row's name as
+    its label (wrapped, so neighbours never run together), ``titles`` over the columns and ``title`` (what is
+    compared) above it all, clear of the first row. More than ``max_columns`` images a row wrap into further
+    blocks of rows, so no figure is a strip of 5-pt labels. ``cmaps`` overrides a row's colour map (e.g.
+    ``{"occlusion scores": "magma"}`` for one-channel maps)."""
     import matplotlib.pyplot as plt
 
     names = list(rows)
-    cols = max(len(r) for r in rows.values())
-    fig, axes = plt.subplots(len(names), cols, figsize=(size * cols, size * len(names) + 0.3), squeeze=False)
-    for r, name in enumerate(names):
-        for c in range(cols):
-            ax = axes[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c >= len(rows[name]):
-                ax.axis("off")
-                continue
-            array, cmap = as_display(rows[name][c])
-            ax.imshow(array, cmap=(cmaps or {}).get(name, cmap), vmin=0, vmax=1)
-        axes[r, 0].set_ylabel(name, fontsize=fontsize)
-    for c, title in enumerate(titles or []):
-        axes[0, c].set_title(title, fontsize=fontsize)
-    fig.tight_layout()
+    total = max(len(r) for r in rows.values())
+    cols = min(total, max_columns)
+    blocks = -(-total // cols)
+    fig, axes = plt.subplots(len(names) * blocks, cols, figsize=(size * cols + 0.6, size * len(names) * blocks
+                                                                    + (0.5 if title else 0.3)), squeeze=False)
+    for b in range(blocks):
+        for r, name in enumerate(names):
+            line = b * len(names) + r
+            for c in range(cols):
+                i = b * cols + c
+                ax = axes[line, c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if i >= len(rows[name]):
+                    ax.axis("off")
+                    continue
+                array, cmap = as_display(rows[name][i])
+                ax.imshow(array, cmap=(cmaps or {}).get(name, cmap), vmin=0, vmax=1)
+            axes[line, 0].set_ylabel(wrap(name, 14), fontsize=fontsize)
+        for c, column_title in enumerate((titles or [])[b * cols:(b + 1) * cols]):
+            axes[b * len(names), c].set_title(wrap(column_title, 16), fontsize=fontsize)
+    if title:
+        fig.suptitle(title, fontsize=fontsize + 2)
+    heat = [b * len(names) + r for b in range(blocks) for r, name in enumerate(names) if name in (cmaps or {})]
+    fig.tight_layout(rect=(0, 0, 0.95 if heat else 1, 1))
+    for line in heat:  # a heat-map row says what its colours mean: a colour bar right of the row
+        box = axes[line, 0].get_position()
+        bar = fig.colorbar(axes[line, 0].images[0], cax=fig.add_axes((0.955, box.y0, 0.008, box.height)))
+        bar.ax.tick_params(labelsize=fontsize - 1)
     return fig
+
+
+def wrap(text: str, width: int) -> str:
+    """``text`` broken onto lines of at most ``width`` characters (at spaces where it can)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width, break_long_words=True)) or str(text)
+
+
+def text_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of visible, non-empty text boxes of ``fig`` that overlap on the rendered figure (labels, titles,
+    tick labels, legends, suptitle): what a reader cannot read. Uses the figure's own renderer extents."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text)  # a legend's TextArea wraps a Text: the Text alone counts
+             if t.get_visible() and str(t.get_text()).strip() and t.figure is not None]
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    boxes = [(t, b) for t, b in boxes if b.width > 0 and b.height > 0]
+    found = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            inter_w = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            inter_h = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if inter_w > 1 and inter_h > 1:  # a pixel of anti-aliasing is no overlap
+                found.append((str(a.get_text())[:40], str(b.get_text())[:40]))
+    return found
 
 
 def label_points(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str], fontsize: int = 6,

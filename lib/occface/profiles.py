@@ -4,13 +4,18 @@
 ``default`` a CPU run: minutes a notebook, the tables committed in ``results/default``.
 ``full``    the papers' resolutions and schedules, for one GPU.
 
-Paper modules derive their own configs from these fields (e.g. ``FROMConfig.for_profile``),
-so a profile is the only thing a notebook is parameterised by.
+Every config of the project (papers, baselines, recognizers, parser, benchmark, notebook knobs) is a
+dataclass built by one mechanism, :class:`ProfileConfig`: ``Config.for_profile(profile, **overrides)`` from the
+run profile's shared fields and the class's literal ``{quick, default, full}`` table. A profile is the only
+thing a notebook is parameterised by, and no function branches on a profile's name.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, TypeVar
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,53 @@ def get_profile(name: str | Profile) -> Profile:
         raise ValueError(
             f"unknown profile {name!r}; valid profiles are: {', '.join(PROFILES)}"
         ) from None
+
+
+C = TypeVar("C", bound="ProfileConfig")
+
+
+class ProfileConfig:
+    """Mixin for a config dataclass built per run profile. ``Config.for_profile(profile, **overrides)`` takes
+    its values from, later winning:
+
+    1. ``SHARED``: field name -> attribute of the run :class:`Profile` (``"name"`` gives the profile's name),
+       so a 64-px profile gives every 64-px config its size from one place;
+    2. ``PER_PROFILE[profile]``: the class's literal table, one entry per profile;
+    3. ``overrides`` (a variant, a seed).
+
+    A field whose type is itself a ``ProfileConfig`` is built with its own ``for_profile``, a dict given for
+    it (in the table or the overrides, merged in that order) as its overrides. ``SHARED`` and ``PER_PROFILE``
+    are class attributes, not fields, so they are no part of a checkpoint key: the key hashes the values.
+    """
+    PER_PROFILE: ClassVar[dict[str, dict[str, Any]]] = {}
+    SHARED: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def for_profile(cls: type[C], profile: str | Profile, **overrides: Any) -> C:
+        p = get_profile(profile)
+        missing = ({p.name} | set(PROFILES)) - set(cls.PER_PROFILE)
+        if missing:
+            raise ValueError(f"{cls.__name__} has no values for profile(s) {', '.join(map(repr, sorted(missing)))}; "
+                             f"give each its entry in {cls.__name__}.PER_PROFILE")
+        values = {name: getattr(p, attr) for name, attr in cls.SHARED.items()}
+        for source in (cls.PER_PROFILE[p.name], overrides):
+            for name, value in source.items():
+                both_dicts = isinstance(value, dict) and isinstance(values.get(name), dict)
+                values[name] = values[name] | value if both_dicts else value
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            nested = hints.get(f.name)
+            if isinstance(nested, type) and issubclass(nested, ProfileConfig):
+                given = values.get(f.name, {})
+                if isinstance(given, dict):
+                    values[f.name] = nested.for_profile(p, **given)
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}; its fields are "
+                            f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+        return cls(**values)
+
+
+# the baselines take their size, data cap and (unless their table says otherwise) steps from the run profile
+BASELINE_SHARED = {"profile": "name", "image_size": "image_size", "max_train_images": "max_train_images",
+                   "steps": "steps"}

@@ -8,6 +8,12 @@
 method and returns a ``Restorer``; an inpainter needs a mask, given by :func:`with_mask` (OA-GAN's Table III
 feeds OA-GAN's predicted, binarised mask to the mask-requiring methods). One paper's table can thus use
 another paper's or a baseline's trained model by name.
+
+Every method returned here checks its input at the contract (:class:`Checked`), one check for all: images RGB
+(N,3,H,W) floating point in [0,1] at the profile's size (any size for a method without a trained one: PM,
+the identity), a mask (N,1,H,W) with values in [0,1] (1 = hole, binary or soft) and the images' H,W.
+float64 / float16 inputs are computed and returned in float32; a single image (3,H,W) (with a (1,H,W) mask)
+is run as a batch of one and returned as (3,H,W).
 """
 
 from __future__ import annotations
@@ -27,14 +33,24 @@ class Inpainter(Protocol):
 
 
 @dataclass(frozen=True)
+class Paper:
+    """A paper of the companion, declared by its folder's ``__init__`` (``occface.papers.PAPERS`` lists them)."""
+    topic: str     # results/<profile>/<topic>/ and the notebook's results topic
+    title: str     # the paper's short name in tables, claims and the README
+    notebook: str  # notebooks/<notebook>.ipynb (source: notebooks/src/<notebook>.py)
+
+
+@dataclass(frozen=True)
 class Method:
     """A registered method: ``build(profile)`` returns the trained restorer / inpainter; ``keeps_known``
-    promises pixels outside the hole unchanged (inpainters only); ``paper`` names where it comes from."""
+    promises pixels outside the hole unchanged (inpainters only); ``paper`` names where it comes from;
+    ``any_size``: it has no trained size (PM, the identity), so images of any H,W are accepted."""
     name: str
     kind: str            # "restorer" | "inpainter"
     build: Callable[[Profile], Restorer | Inpainter]
     paper: str
     keeps_known: bool = False
+    any_size: bool = False
 
 
 @dataclass
@@ -50,13 +66,109 @@ class Trained:
         return self.model(*args, **kwargs)
 
 
+ROUNDING = 1e-4  # float rounding of a resize may step this far outside [0,1]: accepted and clamped
+
+
+def _shape(x: Any) -> str:
+    return str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__
+
+
+def check_images(images: Any, who: str, size: int | None = None) -> torch.Tensor:
+    """``images`` as a float32 (N,3,H,W) batch, or a ValueError stating the expected layout and range: RGB
+    (N,3,H,W) (or one (3,H,W) image, returned as a batch of one), floating point, finite, in [0,1], and
+    ``size`` x ``size`` where given (the profile's image size)."""
+    if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4):
+        raise ValueError(f"{who}: images must be an RGB (N,3,H,W) float tensor in [0,1] (or one (3,H,W) image), "
+                         f"got {_shape(images)}")
+    batch = images if images.dim() == 4 else images[None]
+    if batch.shape[1] != 3:
+        hint = (" (channels last? use images.permute(0, 3, 1, 2))" if batch.shape[-1] == 3 else
+                " (grayscale? repeat it to three channels with images.expand(-1, 3, -1, -1))" if batch.shape[1] == 1
+                else "")
+        raise ValueError(f"{who}: images must be RGB (N,3,H,W), got {_shape(images)}{hint}")
+    if not batch.is_floating_point():
+        raise ValueError(f"{who}: images must be floating point in [0,1], got {batch.dtype}; divide uint8 by 255")
+    if batch.numel() and not torch.isfinite(batch).all():
+        raise ValueError(f"{who}: images contain NaN or infinite pixels; clean or drop them first")
+    low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
+    if low < -ROUNDING or high > 1 + ROUNDING:
+        raise ValueError(f"{who}: images must lie in [0,1], got [{float(low):.3f}, {float(high):.3f}]; undo a [-1,1] "
+                         "normalisation with (x + 1) / 2 and a 0..255 scale with x / 255")
+    if size is not None and tuple(batch.shape[-2:]) != (size, size):
+        raise ValueError(f"{who}: images must be {size}x{size} (the profile's image size, the size the method was "
+                         f"trained at), got {tuple(batch.shape[-2:])}; resize them (torch.nn.functional.interpolate"
+                         "(x, size=..., mode='bilinear', antialias=True)) or load the method at another profile")
+    return batch.float().clamp(0, 1)
+
+
+def check_mask(mask: Any, images: torch.Tensor, who: str, single: bool = False) -> torch.Tensor:
+    """``mask`` as a float32 (N,1,H,W) hole mask for the (N,3,H,W) ``images`` (``single``: one image, whose
+    mask is (1,H,W)), or a ValueError stating the expected layout: one channel, the images' N, H and W,
+    values in [0,1] (1 = hole)."""
+    n, _, h, w = images.shape
+    want = f"(1,{h},{w})" if single else f"(N,1,H,W) = ({n},1,{h},{w})"
+    if not isinstance(mask, torch.Tensor):
+        raise ValueError(f"{who}: the mask must be a tensor {want} with 1 over the hole, got {_shape(mask)}")
+    batch = mask[None] if single and mask.dim() == 3 else mask
+    if batch.dim() != 4 or tuple(batch.shape) != (n, 1, h, w):
+        hint = " (add the channel axis with mask[:, None])" if mask.dim() == 3 and not single else ""
+        raise ValueError(f"{who}: the mask must be {want} with 1 over the hole (as Occlusion.mask), got "
+                         f"{_shape(mask)}{hint}")
+    batch = batch.float()
+    if batch.numel() and not torch.isfinite(batch).all():
+        raise ValueError(f"{who}: the mask contains NaN or infinite values")
+    low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
+    if low < -ROUNDING or high > 1 + ROUNDING:
+        raise ValueError(f"{who}: mask values must lie in [0,1] (1 = hole), got [{float(low):g}, {float(high):g}]; "
+                         "divide a 0/255 mask by 255 (or use mask > 0)")
+    return batch.clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A registered method behind its contract's input check (:func:`check_images`, :func:`check_mask`):
+    ``Checked(images)`` for a restorer, ``Checked(images, mask)`` for an inpainter. ``model`` is what the
+    method's ``build`` returned; other attributes (``history``, ...) are read from it."""
+    model: Any
+    name: str
+    kind: str
+    size: int | None = None
+
+    def __call__(self, images: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        single = isinstance(images, torch.Tensor) and images.dim() == 3
+        x = check_images(images, self.name, self.size)
+        if self.kind == "inpainter":
+            if mask is None:
+                raise TypeError(f"{self.name} is an inpainter: call it with (images, mask), the mask (N,1,H,W) "
+                                "1 over the hole")
+            out = self.model(x, check_mask(mask, x, self.name, single))
+        else:
+            if mask is not None:
+                raise TypeError(f"{self.name} is a restorer (it finds the occlusion itself): call it with images only")
+            out = self.model(x)
+        return out[0] if single else out
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in ("model", "__setstate__") or attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self.model, attr)
+
+
+def unwrap(fn: Any) -> Any:
+    """The callable a method's ``build`` made, looking through :class:`Checked` and :class:`Trained`."""
+    while isinstance(fn, (Checked, Trained)):
+        fn = fn.model
+    return fn
+
+
 REGISTRY: dict[str, Method] = {}
 ALIASES: dict[str, str] = {}  # other papers' names of a registered method (e.g. "ca", "gnipt" -> "deepfill")
 
 
-def register(name: str, kind: str, paper: str, keeps_known: bool = False, aliases: tuple[str, ...] = ()):
+def register(name: str, kind: str, paper: str, keeps_known: bool = False, aliases: tuple[str, ...] = (),
+             any_size: bool = False):
     """Decorator registering ``build(profile)`` under ``name`` (and under each of ``aliases``: other papers'
-    names of the same method)."""
+    names of the same method); ``any_size``: the method has no trained image size."""
     if kind not in ("restorer", "inpainter"):
         raise ValueError(f"kind must be 'restorer' or 'inpainter', got {kind!r}")
 
@@ -64,7 +176,7 @@ def register(name: str, kind: str, paper: str, keeps_known: bool = False, aliase
         if name in REGISTRY and REGISTRY[name].build is not build:
             raise ValueError(f"method {name!r} is registered twice ({REGISTRY[name].build.__module__} and "
                              f"{build.__module__}); give one of them another name")
-        REGISTRY[name] = Method(name, kind, build, paper, keeps_known)
+        REGISTRY[name] = Method(name, kind, build, paper, keeps_known, any_size)
         ALIASES.update({alias: name for alias in aliases})
         return build
     return wrap
@@ -92,7 +204,7 @@ def _built(m: Method, profile: str | Profile) -> Restorer | Inpainter:
     trained model several times, and loading (IP-RLA: ~25 s on the CPU) should happen once."""
     key = (m.name, get_profile(profile))
     if key not in _BUILT:
-        _BUILT[key] = m.build(key[1])
+        _BUILT[key] = Checked(m.build(key[1]), m.name, m.kind, None if m.any_size else key[1].image_size)
     return _BUILT[key]
 
 
@@ -118,7 +230,11 @@ def restorer(name: str, profile: str | Profile) -> Restorer:
 
 def with_mask(inpaint: Inpainter, predict_mask: Callable[[torch.Tensor], torch.Tensor],
               threshold: float = 0.5) -> Restorer:
-    """A restorer that feeds ``inpaint`` the mask ``predict_mask(images) > threshold`` (1 = hole)."""
+    """A restorer that feeds ``inpaint`` the mask ``predict_mask(images) > threshold`` (1 = hole); its input is
+    checked like every restorer's (a single (3,H,W) image is run as a batch of one)."""
     def restore(images: torch.Tensor) -> torch.Tensor:
-        return inpaint(images, (predict_mask(images) > threshold).float())
+        single = isinstance(images, torch.Tensor) and images.dim() == 3
+        x = check_images(images, "with_mask restorer")
+        out = inpaint(x, (predict_mask(x) > threshold).float())
+        return out[0] if single else out
     return restore

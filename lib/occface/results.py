@@ -13,9 +13,10 @@ The commit is deliberately *not* in the CSV rows, the Markdown or the figures: a
 numbers must leave every table and figure byte-identical. It lives in ``manifest.json`` and in the
 ``results/README.md`` index (with ``+dirty`` when the library or notebooks had uncommitted changes).
 
-Markdown shows an interval as ``12.30 ± 1.10`` when it is symmetric about ``ours`` at the printed precision
-(the ± is the half-width), else as ``12.30 [11.00, 13.60]`` (both bounds), so an asymmetric interval (e.g. a
-bootstrap percentile one) is never misreported as symmetric.
+One interval notation everywhere (Markdown, notebook tables, claims): ``12.30 [11.00, 13.60]``, both bounds,
+never ``±`` (a half-width hides an asymmetric bootstrap interval, and ``±`` also reads as a standard deviation).
+What the interval is comes in the table's legend line: a 95 % confidence interval by default, the seeds'
+mean ± one standard deviation for a table over training seeds (``interval=SEED_SPREAD``).
 """
 
 from __future__ import annotations
@@ -26,17 +27,33 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .paths import results_root
+from .paths import cache_write_error, results_root
 from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
 COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
-TOPICS = {"rla", "fsg_gan", "oa_gan", "from", "id_gan", "tour", "faces", "evaluation", "baselines", "benchmark",
-          "performance"}
+SHARED_TOPICS = {"tour", "faces", "evaluation", "baselines", "benchmark", "performance"}
+
+
+def topics() -> set[str]:
+    """The results topics: the shared notebooks' and one per paper folder (``papers/from_`` -> "from", as
+    ``from`` is a Python keyword); read from the folders, so a new paper's folder is its topic."""
+    papers = Path(__file__).parent / "papers"
+    return SHARED_TOPICS | {d.name.rstrip("_") for d in papers.iterdir()
+                            if (d / "__init__.py").exists() and not d.name.startswith("_")}
+
+
+class SavedFile(type(Path())):
+    """The path of a file :class:`Results` wrote; its repr names it under the results root
+    (``<saved quick/tour/faces.png>``), so a notebook cell ending in ``res.figure(...)`` shows no machine path."""
+
+    def __repr__(self) -> str:
+        return f"<saved {'/'.join(self.parts[-3:])}>"
 
 
 @dataclass
@@ -83,13 +100,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     The file gets ``0666 & ~umask`` (0644 under the usual umask), like ``open(path, "w")``; mkstemp's 0600
     would otherwise survive the rename and hide published results from other users."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # e.g. a cache made read-only mid-run: say which folder and variable
+        raise cache_write_error(err, path) from err
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise cache_write_error(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -105,18 +128,19 @@ def _fmt(value: float | None, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def _fmt_ours(cell: Cell, digits: int) -> str:
-    """Our number for the Markdown: ``—`` when missing, with ``± half-width`` or ``[low, high]`` when the
-    cell has a confidence interval (see the module docstring)."""
+def format_ours(cell: Cell | None, digits: int) -> str:
+    """Our number as every table prints it: ``—`` when missing, ``x [low, high]`` when the cell has an
+    interval (the one notation; see the module docstring)."""
     if cell is None or _missing(cell.ours):
         return "—"
     text = _fmt(cell.ours, digits)
     if _missing(cell.ci_low):
         return text
-    below, above = round(cell.ours - cell.ci_low, digits), round(cell.ci_high - cell.ours, digits)
-    if below == above and below >= 0:
-        return f"{text} ± {_fmt((cell.ci_high - cell.ci_low) / 2, digits)}"
     return f"{text} [{_fmt(cell.ci_low, digits)}, {_fmt(cell.ci_high, digits)}]"
+
+
+CONFIDENCE = "a 95 % confidence interval (how it was computed: see the notes)"
+SEED_SPREAD = "the seeds' mean ± one standard deviation, a spread over training runs (not a confidence interval)"
 
 
 @dataclass
@@ -134,8 +158,8 @@ class Results:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.topic not in TOPICS:
-            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(TOPICS)}")
+        if self.topic not in topics():
+            raise ValueError(f"unknown topic {self.topic!r}; use one of {sorted(topics())}")
         get_profile(self.profile)  # validates the name
         self.folder = (self.root or results_root()) / self.profile / self.topic
 
@@ -145,8 +169,9 @@ class Results:
                 "commit": commit_label(), "hardware": hardware_label()}
 
     def table(self, name: str, cells: Iterable[Cell], *, title: str, notes: Iterable[str] = (),
-              digits: int = 2) -> Path:
-        """Write ``<name>.csv`` (tidy) and ``<name>.md`` (rows x columns, ours beside the paper's)."""
+              digits: int = 2, interval: str = CONFIDENCE) -> SavedFile:
+        """Write ``<name>.csv`` (tidy) and ``<name>.md`` (rows x columns, ours beside the paper's);
+        ``interval`` says in the legend what the cells' ``[low, high]`` are."""
         cells = list(cells)
         if not cells:
             raise ValueError(f"table {name!r} has no cells")
@@ -158,14 +183,21 @@ class Results:
                              _fmt(c.paper, 4), c.unit, self.profile, self.dataset, self.seed])
         csv_path = self.folder / f"{name}.csv"
         atomic_write_text(csv_path, buffer.getvalue())
-        atomic_write_text(self.folder / f"{name}.md", self._markdown(name, cells, title, list(notes), digits))
+        atomic_write_text(self.folder / f"{name}.md", self._markdown(name, cells, title, list(notes), digits,
+                                                                            interval))
         self._record(name, "table", title, [f"{name}.csv", f"{name}.md"])
         self.written.append(csv_path)
-        return csv_path
+        return SavedFile(csv_path)
 
-    def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> Path:
+    def figure(self, name: str, fig, *, title: str, dpi: int = 110) -> SavedFile:
         """Save a matplotlib figure as ``<name>.png`` with the run's labels in a footer and PNG metadata
-        (not the commit: see the module docstring)."""
+        (not the commit: see the module docstring). Overlapping text boxes (``plots.text_overlaps``) are
+        named in a warning and in the manifest (``text_overlaps``), where a test reads them."""
+        from .plots import text_overlaps
+
+        overlaps = text_overlaps(fig)
+        if overlaps:
+            warnings.warn(f"{self.topic}/{name}: overlapping text in the figure: {overlaps[:3]}", stacklevel=2)
         labels = self.labels
         footer = (f"{self.topic} {name} | profile {self.profile} | data {self.dataset} | seed {self.seed} | "
                   f"{labels['hardware']}")
@@ -177,11 +209,12 @@ class Results:
                     metadata={"Title": title, "Description": footer, "Software": "occface"})
         path = self.folder / f"{name}.png"
         atomic_write_bytes(path, buffer.getvalue())
-        self._record(name, "figure", title, [f"{name}.png"])
+        self._record(name, "figure", title, [f"{name}.png"], text_overlaps=len(overlaps))
         self.written.append(path)
-        return path
+        return SavedFile(path)
 
-    def _markdown(self, name: str, cells: list[Cell], title: str, notes: list[str], digits: int) -> str:
+    def _markdown(self, name: str, cells: list[Cell], title: str, notes: list[str], digits: int,
+                  interval: str = CONFIDENCE) -> str:
         rows = list(dict.fromkeys(c.row for c in cells))
         columns = list(dict.fromkeys(c.column for c in cells))
         lookup = {(c.row, c.column): c for c in cells}
@@ -195,25 +228,25 @@ class Results:
             out = [row]
             for col in columns:
                 c = lookup.get((row, col))
-                out.append(_fmt_ours(c, digits))
+                out.append(format_ours(c, digits))
                 if any_paper:
                     out.append("" if c is None else _fmt(c.paper, digits))
             lines.append("| " + " | ".join(out) + " |")
         units = _units_line(cells)
         labels = self.labels
         if any(not _missing(c.ci_low) for c in cells):
-            lines += ["", "Ours with a confidence interval: `x ± h` (symmetric, h = half-width) or `x [low, high]`."]
+            lines += ["", f"Ours as `x [low, high]`: {interval}."]
         lines += ["", f"Units: {units}. Profile `{self.profile}`, data: {self.dataset}, "
                       f"seed {self.seed}, hardware: {labels['hardware']}."]
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
         return "\n".join(lines) + "\n"
 
-    def _record(self, name: str, kind: str, title: str, files: list[str]) -> None:
+    def _record(self, name: str, kind: str, title: str, files: list[str], **extra) -> None:
         path = self.folder / "manifest.json"
         manifest = json.loads(path.read_text()) if path.exists() else {}
         manifest[name] = {"kind": kind, "title": title, "files": files,
-                          "topic": self.topic, **self.labels}
+                          "topic": self.topic, **self.labels, **extra}
         atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 

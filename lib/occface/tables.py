@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .results import Cell, Results
+from .claims import Estimate
+from .results import CONFIDENCE, SEED_SPREAD, Cell, Results, format_ours
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Table:
     title: str
     notes: list[str] = field(default_factory=list)
     digits: int = 2
+    interval: str = CONFIDENCE  # what the cells' [low, high] are (results.SEED_SPREAD over seeds)
 
     def values(self) -> dict[str, dict[str, float | None]]:
         """Our numbers as {row: {column: value}}, in the order the cells were built."""
@@ -27,14 +29,18 @@ class Table:
             out.setdefault(c.row, {})[c.column] = c.ours
         return out
 
+    def estimate(self, row: str, column: str, name: str | None = None) -> Estimate:
+        """The cell at (``row``, ``column``) as one side of a claim (``occface.claims.Estimate``), named
+        ``name`` (default: the column); a cell the table lacks gives an estimate without a number."""
+        found = next((c for c in self.cells if c.row == row and c.column == column), None)
+        return Estimate.from_cell(found, name=name) if found else Estimate(name or column, None)
+
     def frame(self):
         """A pandas DataFrame of "ours [interval] (paper)" strings, rows x columns, for display in a notebook."""
         import pandas as pd
 
         def text(c: Cell) -> str:
-            ours = "—" if c.ours is None else f"{c.ours:.{self.digits}f}"
-            if c.ours is not None and c.ci_low is not None:
-                ours += f" [{c.ci_low:.{self.digits}f}, {c.ci_high:.{self.digits}f}]"
+            ours = format_ours(c, self.digits)
             return ours if c.paper is None else f"{ours} ({c.paper:.{self.digits}f})"
 
         grid: dict[str, dict[str, str]] = {}
@@ -44,13 +50,15 @@ class Table:
 
     def write(self, results: Results):
         """Publish through ``results`` (CSV + Markdown in the run's staging folder)."""
-        return results.table(self.name, self.cells, title=self.title, notes=self.notes, digits=self.digits)
+        return results.table(self.name, self.cells, title=self.title, notes=self.notes, digits=self.digits,
+                             interval=self.interval)
 
 
 def mean_over_seeds(tables: Sequence[Table], seeds: Sequence[int], name: str | None = None) -> Table:
     """One table of the same cells built with each training seed: each cell is the mean over ``seeds`` with
-    ``mean ± one standard deviation`` (ddof = 1) as its interval, so the Markdown prints ``mean ± sd``. The
-    ± is the seeds' spread, not a confidence interval; a single seed gives no spread."""
+    ``[mean - sd, mean + sd]`` (sd: one standard deviation, ddof = 1) as its interval, printed in the one
+    notation ``mean [low, high]`` with a legend that names it a spread, not a confidence interval; a single
+    seed gives no spread."""
     if len(tables) != len(seeds) or not tables:
         raise ValueError(f"mean_over_seeds: {len(tables)} tables for seeds {list(seeds)}; give one table per seed")
     keys = [(c.row, c.column) for c in tables[0].cells]
@@ -69,9 +77,10 @@ def mean_over_seeds(tables: Sequence[Table], seeds: Sequence[int], name: str | N
         sd = float(values.std(ddof=1)) if len(values) > 1 else None
         cells.append(Cell(*key, mean, first.paper, first.unit, None if sd is None else mean - sd,
                           None if sd is None else mean + sd))
-    spread = ("± = one standard deviation over the seeds (not a confidence interval)" if len(seeds) > 1 else
+    spread = ("[low, high] = mean ± one standard deviation over the seeds (not a confidence interval)"
+              if len(seeds) > 1 else
               "one seed only at this profile: no spread")
     notes = [f"mean over training seeds {', '.join(map(str, seeds))} (initialisation, batch order and training "
              f"occluders; the same test faces for every seed); {spread}", *tables[0].notes]
     return Table(name or f"{tables[0].name}_seeds", cells, f"{tables[0].title}, mean over {len(seeds)} seeds",
-                 notes, tables[0].digits)
+                 notes, tables[0].digits, SEED_SPREAD if len(seeds) > 1 else tables[0].interval)

@@ -17,6 +17,10 @@ Each model file writes a ``step_fn(step) -> {loss_name: float}`` that does its o
   holds anything else is refused (``CheckpointRefusedError`` naming the file, never unpickled); a truncated or
   unreadable one (finished or partial) is named in a ``CorruptCheckpointWarning``, moved aside to
   ``<name>.corrupt-<timestamp>`` and training starts again (from the partial checkpoint where that is good).
+- Each checkpoint stores its key (``<name>-<config hash>``, the file name without ``.pt``); one whose stored key
+  differs from its file name (copied or renamed from another configuration) raises ``CheckpointKeyError``
+  naming both. A checkpoint written before keys were stored is accepted with the key its name gives (the name
+  is the hash), so no existing checkpoint is retrained and no key changes.
 - A NaN/inf loss raises ``TrainingDivergedError``, naming the last partial checkpoint only when it exists and
   holds finite weights; a partial checkpoint is never written from non-finite weights.
 """
@@ -58,6 +62,10 @@ class CheckpointRefusedError(pickle.UnpicklingError):
 
 class CheckpointUnreadableError(RuntimeError):
     """A checkpoint is truncated, damaged or not a checkpoint of this loop."""
+
+
+class CheckpointKeyError(RuntimeError):
+    """A checkpoint's stored key differs from the key its file name gives; it is not loaded."""
 
 
 class CorruptCheckpointWarning(UserWarning):
@@ -156,6 +164,26 @@ def checkpoint_path(name: str, *config: Any) -> Path:
     return cache_dir("checkpoints") / f"{name}-{config_hash(name, *config, f'cpu-threads={TRAIN_THREADS}', *extra)}.pt"
 
 
+def checkpoint_key(path: Path) -> str:
+    """The key a checkpoint's file name gives: ``<name>-<config hash>`` (finished ``.pt`` or ``.partial.pt``)."""
+    name = Path(path).name
+    for suffix in (".partial.pt", ".pt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def check_key(path: Path, payload: dict) -> None:
+    """Refuse a checkpoint whose stored key is not its file name's (``CheckpointKeyError`` naming both); one
+    without a stored key (written before keys were stored) is taken by its name."""
+    stored, expected = payload.get("key"), checkpoint_key(path)
+    if stored is not None and stored != expected:
+        raise CheckpointKeyError(
+            f"checkpoint {path} holds the model of key {stored!r}, but its file name gives key {expected!r}: it "
+            f"was copied or renamed from another configuration. Delete it (or move it back to {stored}.pt); the "
+            "model of this configuration is then trained again.")
+
+
 def save_checkpoint(path: Path, payload: dict) -> None:
     import io
     buffer = io.BytesIO()
@@ -234,6 +262,9 @@ def _set_rng_state(state: dict, generators: dict[str, torch.Generator] | None = 
             g.set_state(state["generators"][name])
 
 
+REUSED: list[str] = []  # the models whose finished checkpoint this process reused, in order (Trainer.fit)
+
+
 class Trainer:
     """Owns the modules and optimizers of one training run and the checkpoint they live in."""
 
@@ -298,7 +329,7 @@ class Trainer:
         return self.accelerator.unwrap_model(self.modules[name])
 
     def _payload(self, step: int, finished: bool) -> dict:
-        payload = {"step": step, "finished": finished, "history": self.history,
+        payload = {"key": checkpoint_key(self.path), "step": step, "finished": finished, "history": self.history,
                    "modules": {n: self.unwrapped(n).state_dict() for n in self.modules}}
         if not finished:
             payload["optimizers"] = {n: o.state_dict() for n, o in self.optimizers.items()}
@@ -337,8 +368,9 @@ class Trainer:
             if not isinstance(payload, dict) or not isinstance(payload.get("modules"), dict) \
                     or not isinstance(payload.get("history"), dict) or "step" not in payload:
                 raise CheckpointUnreadableError(f"checkpoint {path} does not hold this loop's payload")
+            check_key(path, payload)
             return self._load(payload)
-        except CheckpointRefusedError:
+        except (CheckpointRefusedError, CheckpointKeyError):
             raise
         except FileNotFoundError:  # another process moved it aside meanwhile
             self._load(before)
@@ -383,7 +415,10 @@ class Trainer:
 
     def _fit(self, step_fn: Callable[[int], dict[str, float]]) -> dict[str, list[float]]:
         if self._try_resume(self.path, finished=True) is not None:
-            print(f"{self.desc}: reusing finished checkpoint {self.path.name}")
+            if not REUSED:  # one line per process; notebook.finished() counts the rest (a notebook reuses dozens)
+                print(f"{self.desc}: reusing finished checkpoint {self.path.name} (further reuses are counted in "
+                      f"the notebook's last line)")
+            REUSED.append(self.desc)
             return self.history
         start = self._try_resume(self.partial, finished=False) or 0
         for module in self.modules.values():

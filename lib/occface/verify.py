@@ -1,8 +1,10 @@
 """`make verify`: do the committed tables really come out of the code?
 
 Re-runs every notebook at ``quick`` into a temporary results folder (stamps ignored), then compares each
-table with the committed one under ``results/quick/``: identical where the code is deterministic, within a
-stated tolerance where it is not. Prints a one-screen report and exits non-zero on any difference.
+table with the committed one under ``results/quick/``: every number must come out identical (quick runs
+are deterministic on the CPU: fp32, one training thread, seeded batches); only cells that measure the machine
+(seconds, faces/s) are compared for presence. Prints a one-screen report and exits non-zero on any difference.
+When a run (`make reproduce`, another `make verify`) holds a notebook's lock, verify says so and waits for it.
 
     python -m occface.verify [--profile quick] [--only 00_tour ...] [--keep]
 """
@@ -24,8 +26,6 @@ from .paths import REPO_ROOT
 NUMERIC = ("ours", "ci_low", "ci_high")
 # units whose cells measure the machine, not the method: compared for presence only
 MACHINE_UNITS = {"s", "seconds", "faces/s", "ms"}
-# tables with known non-determinism: {"<topic>/<table>": absolute tolerance in the table's unit}
-TOLERANCES: dict[str, float] = {}
 
 
 def compare_table(committed: Path, fresh: Path, tolerance: float = 0.0) -> tuple[str, str]:
@@ -56,8 +56,18 @@ def compare_table(committed: Path, fresh: Path, tolerance: float = 0.0) -> tuple
 def rerun(profile: str, results: Path, only: list[str] | None) -> int:
     """Run the notebooks into ``results`` with a clean runner (no stamps there, so nothing is skipped)."""
     env = dict(os.environ, OCCFACE_RESULTS=str(results))
-    cmd = [sys.executable, "-m", "occface.runner", "--profile", profile, "--force", "--allow-dirty"]
+    # --wait: a notebook another run holds is re-run after it, not reported as "not produced"
+    cmd = [sys.executable, "-m", "occface.runner", "--profile", profile, "--force", "--allow-dirty", "--wait"]
     return subprocess.call(cmd + (["--only", *only] if only else []), env=env, cwd=REPO_ROOT)
+
+
+def runs_in_progress(profile: str, only: list[str] | None) -> list[tuple[str, str]]:
+    """(notebook, holder) for each notebook whose lock another run holds now."""
+    from .locks import notebook_lock_holder
+    from .runner import notebooks
+
+    found = [(nb.name, notebook_lock_holder(profile, nb)) for nb in notebooks(only)]
+    return [(name, holder) for name, holder in found if holder]
 
 
 def report(committed_root: Path, fresh_root: Path) -> dict[str, list[str]]:
@@ -70,7 +80,7 @@ def report(committed_root: Path, fresh_root: Path) -> dict[str, list[str]]:
         if not fresh.exists():
             out["missing"].append(name)
             continue
-        status, detail = compare_table(csv, fresh, TOLERANCES.get(name, 0.0))
+        status, detail = compare_table(csv, fresh)
         out[status].append(f"{name}: {detail}" if detail else name)
     return out
 
@@ -82,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary results folder")
     args = parser.parse_args(argv)
     committed = REPO_ROOT / "results" / args.profile
+    for name, holder in runs_in_progress(args.profile, args.only):
+        print(f"a run of {name} (profile {args.profile}) is in progress: {holder}. verify waits for it to finish, "
+              "then re-runs the notebook (Ctrl-C to stop waiting)", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="occface-verify-"))
     try:
         code = rerun(args.profile, scratch, args.only)

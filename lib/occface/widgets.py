@@ -26,13 +26,59 @@ from .faces.occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude, pattern_labe
 from .faces.patterns import grid_edges
 
 
+# ------------------------------------------------------------------------------- input checks
+MAX_UPSCALE, MAX_SIDE = 32, 4096  # a drawn overlay is at most MAX_SIDE pixels on a side
+MAX_PX = 1024                     # largest card image in the comparison's HTML
+
+
+def _int_in(value, name: str, low: int, high: int, why: str = "") -> int:
+    """``value`` as an int in [low, high], or a ValueError naming the parameter, the range and why."""
+    whole = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    if not whole or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}{why}, got {value!r}"
+                         + (" (out of range)" if whole else ""))
+    return int(value)
+
+
+def _finite(value, name: str, what: str) -> float:
+    """``value`` as a finite float, or a ValueError naming the parameter: a NaN or infinite angle or offset
+    would move the occluder out of the picture and report an empty mask."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number ({what}), got {value!r}")
+    return float(value)
+
+
+def _offset(offset) -> tuple[float, float]:
+    if not isinstance(offset, (tuple, list)) or len(offset) != 2:
+        raise ValueError(f"offset must be (dx, dy), fractions of the image width and height, got {offset!r}")
+    dx, dy = (_finite(v, f"offset[{i}]", "a fraction of the image size, -1 to 1") for i, v in enumerate(offset))
+    if abs(dx) > 1 or abs(dy) > 1:
+        raise ValueError(f"offset must lie within [-1, 1] (fractions of the image width and height: beyond, the "
+                         f"occluder leaves the picture), got {offset!r}")
+    return dx, dy
+
+
+def _check_layout(x, name: str, shape: str, dims: int, sizes: dict[int, int]) -> None:
+    """One message for a wrongly laid out tensor: ``shape`` names the layout, ``sizes`` fixes some axes."""
+    if isinstance(x, torch.Tensor) and x.dim() == dims and all(x.shape[a] == n for a, n in sizes.items()):
+        return
+    got = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+    channels_last = isinstance(got, tuple) and len(got) == dims and got[-1] == 3 and 3 in sizes.values()
+    hint = " (channels last? move the channels first with .permute)" if channels_last else ""
+    raise ValueError(f"{name} must be {shape}, got {got}{hint}")
+
+
 # ----------------------------------------------------------------------------------------- explorer
 def render(images: torch.Tensor, landmarks: torch.Tensor, index: int, kind: str, placement: str,
            rotation: float = 0.0, scale: float = 1.0, K: int = 4, seed: int = 0) -> dict:
     """One face occluded as asked: ``occluded`` (3,H,W), ``mask`` (H,W), ``pattern`` (K,K) bool (FROM's
     proximate pattern), ``label`` (pattern index), ``area`` and ``box``."""
-    if not 0 <= index < len(images):
-        raise ValueError(f"face index {index} out of range 0..{len(images) - 1}")
+    _check_layout(images, "images", "(N,3,H,W) faces in [0,1]", 4, {1: 3})
+    _check_layout(landmarks, "landmarks", "(N,5,2) points in pixels", 3, {0: len(images), 1: 5, 2: 2})
+    index = _int_in(index, "face index", 0, len(images) - 1)
+    proximate_patterns(K)  # validates K before anything is drawn
+    rotation = _finite(rotation, "rotation", "degrees")
     o = occlude(images[index:index + 1], kind, scale, placement, landmarks=landmarks[index:index + 1],
                 seed=seed, K=K, rotation=rotation, templates="all")
     label = int(o.pattern[0])
@@ -43,11 +89,15 @@ def render(images: torch.Tensor, landmarks: torch.Tensor, index: int, kind: str,
 def pattern_overlay(image: torch.Tensor, pattern: torch.Tensor, upscale: int = 1,
                     tint: tuple[float, float, float] = (1.0, 0.15, 0.15)) -> torch.Tensor:
     """FROM's K x K grid drawn over ``image`` (3,H,W): the cells of ``pattern`` (K,K bool) shaded, grid lines
-    one display pixel wide on the official integer block edges (``grid_edges``). Returns (3, H*up, W*up)."""
+    one display pixel wide on the official integer block edges (``grid_edges``). Returns (3, H*up, W*up);
+    ``upscale`` is bounded so that the overlay stays within ``MAX_SIDE`` pixels."""
+    _check_layout(image, "image", "(3,H,W) in [0,1]", 3, {0: 3})
+    if not isinstance(pattern, torch.Tensor) or pattern.dim() != 2 or pattern.shape[0] != pattern.shape[1]:
+        raise ValueError(f"pattern must be a square (K,K) grid, got {tuple(getattr(pattern, 'shape', ()))}")
     k = pattern.shape[0]
-    if pattern.shape != (k, k):
-        raise ValueError(f"pattern must be a square (K,K) grid, got {tuple(pattern.shape)}")
     _, h, w = image.shape
+    upscale = _int_in(upscale, "upscale", 1, max(1, min(MAX_UPSCALE, MAX_SIDE // max(h, w))),
+                      f" (display pixels per image pixel; the overlay stays within {MAX_SIDE} pixels a side)")
     big = image.float().clamp(0, 1).repeat_interleave(upscale, 1).repeat_interleave(upscale, 2)
     ys, xs = grid_edges(h, k) * upscale, grid_edges(w, k) * upscale
     cells = torch.zeros(h * upscale, w * upscale, dtype=torch.bool)
@@ -76,7 +126,8 @@ def draw(fig, result: dict, title: str = "") -> None:
     axes[0].set_title(title or f"area {100 * result['area']:.1f}%", fontsize=8)
     axes[1].imshow(result["mask"].numpy(), cmap="gray", vmin=0, vmax=1)
     axes[1].set_title("mask", fontsize=8)
-    upscale = max(1, 256 // result["occluded"].shape[-1])  # grid lines stay thin next to the face's pixels
+    # grid lines stay thin next to the face's pixels
+    upscale = min(MAX_UPSCALE, max(1, 256 // result["occluded"].shape[-1]))
     axes[2].imshow(pattern_overlay(result["occluded"], result["pattern"], upscale).permute(1, 2, 0).numpy())
     axes[2].set_title(f"pattern #{result['label']} ({len(result['pattern'])}x{len(result['pattern'])})", fontsize=8)
     for ax in axes:
@@ -131,6 +182,7 @@ def gallery_from(faces, people: int = 8, seed: int = 0) -> Gallery:
     photos of each of them (the first is occluded, the second is the reference)."""
     if isinstance(faces, Gallery):
         return faces
+    people = _int_in(people, "people", 1, 10_000)
     counts = torch.bincount(faces.identity, minlength=len(faces.names))
     twice = (counts >= 2).nonzero().flatten().numpy()
     if len(twice) == 0:
@@ -199,7 +251,11 @@ def place_occluder(face: torch.Tensor, landmarks: torch.Tensor, kind: str, scale
     """One occluder on one face (3,H,W): ``occlude`` places it (kind, size, placement; the seed picks the
     template and, for ``random``, the spot) unrotated, then the widget's ``offset`` (fractions of the image
     width, height) and exact ``rotation`` (degrees) move it. ``templates="test"`` is the unseen half, as
-    the benchmark uses. An occluder cut by the image border stays cut when moved back in."""
+    the benchmark uses. An occluder cut by the image border stays cut when moved back in. A NaN or infinite
+    ``rotation`` or ``offset``, or an offset beyond [-1, 1], is refused (it would hide the occluder)."""
+    _check_layout(face, "face", "one (3,H,W) face in [0,1]", 3, {0: 3})
+    _check_layout(landmarks, "landmarks", "the face's (5,2) points in pixels", 2, {0: 5, 1: 2})
+    offset, rotation = _offset(offset), _finite(rotation, "rotation", "degrees, clockwise")
     o = occlude(face[None], kind, scale, placement, landmarks=landmarks[None], seed=seed, templates=templates)
     occluded, mask = o.images[0], o.mask[0, 0]
     _, h, w = face.shape
@@ -227,21 +283,10 @@ class LoadedMethod:
 
 
 def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, str]:
-    """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
-    ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
-    A ``registry.Trained`` wrapper (model + training history) is looked through."""
-    from .registry import Trained
+    """``occface.studies.compare.mask_predictor``: the mask a registered restorer computes on its way."""
+    from .studies.compare import mask_predictor as find
 
-    while isinstance(fn, Trained):
-        fn = fn.model
-    owner = getattr(fn, "__self__", None)
-    if callable(getattr(owner, "predict_mask", None)):
-        return owner.predict_mask, f"{type(owner).__name__}.predict_mask"
-    from .papers.rla.model import RLA
-
-    if isinstance(owner, RLA):
-        return (lambda images: owner.restore(images, channel="scores")[:, :1]), "RLA detection scores S^det"
-    return None, ""
+    return find(fn)
 
 
 _LOADED: dict[tuple[str, str], LoadedMethod] = {}  # one load per process: widgets re-created reuse models
@@ -290,8 +335,7 @@ class Comparison:
 
         started = time.perf_counter()
         g = self.gallery
-        if not 0 <= index < len(g):
-            raise ValueError(f"face index {index} out of range 0..{len(g) - 1}")
+        index = _int_in(index, "face index", 0, len(g) - 1)
         clean = g.images[index]
         placed = place_occluder(clean, g.landmarks[index], kind, scale, placement, (dx, dy), rotation, seed)
         x, m = placed.occluded[None], placed.mask[None, None]
@@ -330,6 +374,8 @@ def compare_html(result: dict, px: int = 96) -> str:
     """A :class:`Comparison` result as HTML cards that wrap to the page width: the reference photo, the clean
     face, the occluded one with its true mask, FROM's K x K pattern over it, then one card per method with
     its restoration, its predicted mask where it has one, PSNR, SSIM and the dlib distance."""
+    px = _int_in(px, "px", 8, MAX_PX, " (the side of each card's image in pixels)")
+
     def img(t: torch.Tensor, cls: str, name: str) -> str:
         return (f'<img class="{cls}" data-method="{name}" src="{png_data_uri(t)}" width="{px}" height="{px}" '
                 'style="image-rendering:pixelated;display:block">')
@@ -344,7 +390,7 @@ def compare_html(result: dict, px: int = 96) -> str:
         return (f"<div style='margin:2px 3px;text-align:center;font-size:11px;line-height:1.25'><b>{title}</b>"
                 + "".join(parts) + "</div>")
 
-    up = max(1, 128 // result["occluded"].shape[-1])  # grid lines thin next to the face's pixels
+    up = min(MAX_UPSCALE, max(1, 128 // result["occluded"].shape[-1]))  # grid lines thin next to the face's pixels
     k = len(result["pattern"])
     cards = [card("reference photo", img(result["reference"], "occface-ref", "reference"), "another photo"),
              card("clean", img(result["clean"], "occface-in", "clean"), metrics("clean")),

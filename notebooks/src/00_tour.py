@@ -62,13 +62,55 @@ kinds = ["sunglasses", "mouth_mask", "hand", "cup"]
 rows = {"clean": faces.images[:6]} | {k: occlude(faces.images[:6], k, placement="semantic",
                                                  landmarks=faces.landmarks[:6], seed=i).images
                                       for i, k in enumerate(kinds)}
-fig = image_grid(rows)
-fig.suptitle("Real LFW test faces, clean and occluded")
+fig = image_grid(rows, title="Real LFW test faces, clean and occluded")
 res.figure("faces_and_occluders", fig, title="LFW test faces under four occluder kinds")
 plt.show()
+
+# %% [markdown]
+# ## How to read the results
+# Every table puts our number beside the paper's: in the notebooks as `ours [low, high] (paper)`, in the
+# Markdown files under `results/` as an `(ours)` and a `(paper)` column. A cell without a paper number is ours
+# only; `—` means we could not compute it (the table's notes say why).
+#
+# **The metrics** (all in `occface.eval.metrics` unless named):
+#
+# - **EER** (equal error rate, %, lower is better): verification accepts a pair of faces as one person when their
+#   similarity passes a threshold; the false accept rate (FAR: impostor pairs accepted) falls and the false reject
+#   rate (FRR: genuine pairs rejected) rises with the threshold. The EER is their common value where they cross,
+#   interpolated on the ROC (`eer`).
+# - **TAR@FAR** (%, higher is better): the true accept rate (1 − FRR) at the threshold that gives a fixed FAR,
+#   e.g. TAR@FAR = 1e-3 (`tar_at_far`); empty where fewer than 1/FAR impostor pairs exist.
+# - **Accuracy** (%, higher is better): LFW's 10-fold verification accuracy — in each fold the threshold is chosen on
+#   the other nine, then the fold's pairs are scored (`lfw_accuracy`).
+# - **Rank-k** (%, higher is better): closed-set identification — a probe face counts when its own identity is among
+#   the k gallery identities most similar to it; rank-1 is "the best match is right" (`rank_k`).
+# - **PSNR** (dB, higher is better): $10 \log_{10}(1/\mathrm{MSE})$ of a restored face against the clean one, on
+#   [0, 1] images (`psnr`); the occluded face itself is the baseline every restorer must beat.
+# - **SSIM** (0 to 1, higher is better): structural similarity of local means, variances and covariances in a
+#   Gaussian window (σ = 1.5), 1 for identical images (`ssim`).
+# - **Mask IoU** (0 to 1): intersection over union of a predicted occlusion mask, thresholded, with the occluder's
+#   true mask (`occface.papers.oa_gan.tables.mask_iou`); RLA's detector is also scored by its pixel **ROC-AUC**
+#   (0.5 = chance, 1 = perfect).
+# - **Silhouette** (−1 to 1, higher is better): how well one person's features cluster apart from other people's,
+#   $(b - a)/\max(a, b)$ with $a$ the mean distance to the same person's faces and $b$ to the nearest other person's,
+#   averaged over faces (`occface.papers.id_gan.figures.silhouette_interval`).
+#
+# **One interval notation**: `x [low, high]`. Unless a table says otherwise it is a 95 % confidence interval from
+# a seeded bootstrap (resampling the pairs, faces or probes the number was computed on; by person where the table
+# says so). In a table over training seeds (`*_seeds`) it is instead the mean ± one standard deviation over the
+# seeds, written `[mean − sd, mean + sd]`, and the table's legend says so. A bare `±` only ever means a standard
+# deviation (e.g. 02's 10-fold accuracy, ± over the folds).
+#
+# **Claims**: each paper notebook ends by judging the paper's orderings ("FROM > Baseline") on our intervals
+# (`occface.claims`). A claim **holds** when the two 95 % intervals do not overlap and the order is the claimed
+# one; it **does not hold** when they do not overlap and the order is reversed; it is **within noise** when the
+# intervals overlap, whatever the two point values say — our sample cannot tell the two apart (not the same as
+# "equal"). Non-overlap is a strict test (about p < 0.006 for two normal estimates), so "holds" is a strong
+# statement. A side with no number is **not measured**.
 
 # %% [markdown]
 # ## Where to go next
 # - `01_faces_and_occlusions`: every occluder kind and placement, area statistics, and a live explorer.
 # - `02_evaluation`: the one protocol every paper is scored with (dlib's recognizer, EER, 10-fold accuracy).
 # - `10_rla`, `40_from`: the papers' own tables, with the paper's number beside ours.
+# - `notebooks/exercises/`: short tasks with automatic checks (an EER by hand, the blend of OA-GAN's Eq. 2, ...).

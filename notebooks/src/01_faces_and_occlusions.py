@@ -17,6 +17,7 @@ import torch
 
 from occface.faces.data import load_faces
 from occface.faces.occlusion import GEOMETRIC, KINDS, PLACEMENTS, occlude
+from occface.knobs import FacesKnobs
 from occface.profiles import get_profile
 from occface.plots import image_grid
 from occface.results import Cell, Results
@@ -24,7 +25,8 @@ from occface.widgets import draw, explorer, render
 
 torch.set_num_threads(1)
 P = get_profile(profile)
-size = 64 if P.name == "quick" else 128
+knobs = FacesKnobs.for_profile(P)
+size = knobs.gallery_size
 res = Results("faces", P.name, "LFW deep-funneled (View-2 folds 6-10 people)", seed=0)
 start = time.perf_counter()
 faces = load_faces("lfw", size, "test", max_images=64, seed=0)
@@ -54,7 +56,7 @@ plt.show()
 # Random placement does not depend on the image content, so S is measured on 112x96 frames (FROM's crop).
 
 # %%
-n_area = 512 if P.name == "quick" else 4096
+n_area = knobs.area_samples
 frame = torch.zeros(n_area, 3, 112, 96)
 paper = {1.0: 18.76, 2.0: 43.09, 3.0: 52.00}
 cells, by_scale = [], {}

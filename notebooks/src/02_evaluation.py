@@ -30,11 +30,9 @@ profile = "quick"
 
 # %%
 # NBVAL_CHECK_OUTPUT
+import dataclasses
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -43,6 +41,7 @@ from occface.eval.recognizers import dlib_evaluator, train_recognizer
 from occface.eval.sweeps import kind_sweep, region_sweep, scale_sweep, verification_cells
 from occface.faces.data import load_faces
 from occface.faces.occlusion import occlude
+from occface.knobs import EvaluationKnobs
 from occface.notebook import start_notebook
 from occface.pretrained.dlib_resnet import compare_with_dlib
 from occface.pretrained.facenet import compare_with_opencv, load_facenet
@@ -56,9 +55,7 @@ nb = start_notebook("evaluation", profile, "LFW deep-funneled, View-2 folds 6-10
 P, res = nb.profile, nb.results
 # the clean reference uses every held-out pair at default; each sweep row a seeded, balanced subset (each
 # sweep pair embeds two occluded faces)
-BUDGET = {"quick": dict(clean=60, sweep=8, tsne=10, check=40),
-          "default": dict(clean=3000, sweep=300, tsne=20, check=500),
-          "full": dict(clean=3000, sweep=3000, tsne=20, check=1000)}[P.name]
+BUDGET = dataclasses.asdict(EvaluationKnobs.for_profile(P))
 FARS = (1e-2, 1e-3)
 print(P.name, "image size", P.image_size, "budget", BUDGET)
 
@@ -87,7 +84,6 @@ print(f"torch vs dlib: max |diff| {agree['max_abs_diff']:.1e}, {100 * agree['dec
 
 # %%
 # NBVAL_CHECK_OUTPUT
-started = time.perf_counter()
 clean = protocols.verification(profile, max_pairs=BUDGET["clean"], far=FARS)
 print(f"dlib, clean held-out pairs: accuracy {100 * clean['accuracy']:.2f}% ± {100 * clean['accuracy_std']:.2f} "
       f"EER {100 * clean['eer']:.2f}% on {clean['scored_pairs']} pairs, {clean['seconds']:.1f} s")
@@ -147,7 +143,7 @@ ax.set_xlabel("occluded area (% of the aligned face image)")
 ax.set_ylabel("dlib 10-fold accuracy (%)")
 ax.legend(fontsize=7)
 res.figure("accuracy_vs_area", fig, title="dlib accuracy against occluded-area fraction")
-plt.close(fig)
+plt.show()
 
 # %% [markdown]
 # ## Our recognizers beside dlib
@@ -194,7 +190,7 @@ fig = metrics.tsne_figure(feats, np.r_[labels, labels], style=["clean"] * len(id
                           names=[n.replace("_", " ") for n in faces.names], seed=SEED,
                           title=f"dlib features, {P.tsne_people} people x {BUDGET['tsne']} images")
 res.figure("tsne_clean_vs_occluded", fig, title="t-SNE of dlib features, clean vs sunglasses")
-plt.close(fig)
+plt.show()
 
 # %%
-print(f"notebook wall time {time.perf_counter() - started:.0f} s; results in {res.folder}")
+print(nb.finished())

@@ -72,8 +72,7 @@ plt.show()
 faces = load_faces("lfw", size=P.image_size, split="test", max_images=64, seed=1)
 panels = compare.grids(methods, faces.images[:6], faces.landmarks[:6], ["sunglasses", "mouth_mask", "hand"])
 for kind, rows in panels.items():
-    fig = image_grid(rows)
-    fig.suptitle(f"{kind} (test templates)", fontsize=8)
+    fig = image_grid(rows, title=f"Every comparison method on held-out faces, {kind} (test templates)")
     res.figure(f"grid_{kind}", fig, title=f"Every comparison method on held-out faces with a {kind}")
 
 # %% [markdown]

@@ -32,6 +32,64 @@ cfg = train.RLAExperimentConfig.for_profile(P)
 print(cfg.model)
 
 # %% [markdown]
+# ## The model, equation by equation
+#
+# Each numbered equation of the paper's Sec. III as printed, then the code that implements it
+# (`occface.papers.rla.model` reads top to bottom like the paper) and, where we deviate, why in one line.
+#
+# **Eq. 1**, the LSTM cell:
+# $$\begin{aligned} i_t &= \sigma(W_{xi}x_t + W_{hi}h_{t-1} + b_i), \quad f_t = \sigma(W_{xf}x_t + W_{hf}h_{t-1} + b_f), \quad o_t = \sigma(W_{xo}x_t + W_{ho}h_{t-1} + b_o),\\ c_t &= f_t \odot c_{t-1} + i_t \odot \tanh(W_{xc}x_t + W_{hc}h_{t-1} + b_c), \qquad h_t = o_t \odot \tanh(c_t)\end{aligned}$$
+# `occface.papers.rla.model.LSTMCell  # Eq. 1`
+#
+# **Eqs. 2-3**, de-occlusion as an autoencoder:
+# $$\min_f \lVert f(X^{occ}) - X\rVert_F^2, \qquad f(X^{occ}) = f_{dec}(f_{enc}(X^{occ}; W, b); W', b')$$
+# `occface.papers.rla.model.RLA  # Eq. 3`; Eq. 2 is minimised through Eq. 14 below.
+#
+# **Eq. 4**, the multi-scale spatial LSTM encoder at grid cell $(i, j)$:
+# $$\big(i_{i,j}, f_{i-1,j}, f_{i,j-1}, \tilde c_{i,j}, o_{i,j}\big) = (\sigma, \sigma, \sigma, \tanh, \sigma)\, F_{W,b}\big(x_{i,j}, x^{coarse}_{i,j}, h_{i-1,j}, h_{i,j-1}\big)$$
+# $$c_{i,j} = f_{i-1,j} \odot c_{i-1,j} + f_{i,j-1} \odot c_{i,j-1} + i_{i,j} \odot \tilde c_{i,j}, \qquad h_{i,j} = o_{i,j} \odot \tanh(c_{i,j})$$
+# `occface.papers.rla.model.SpatialLSTMCell  # Eq. 4`, `occface.papers.rla.model.MultiScaleSpatialEncoder  # Eq. 4`
+# — deviation: the paper prints $c_{i-1,j}$ twice; we use the left memory $c_{i,j-1}$ for the second term, as its
+# text, Theis & Bethge and the official code do.
+#
+# **Eqs. 5-8**, the reconstruction channel of the decoder (an input-free LSTM that refines a canvas):
+# $$\big(i^{rec}_t, f^{rec}_t, \tilde c^{rec}_t, o^{rec}_t\big) = (\sigma, \sigma, \tanh, \sigma)\,F^{rec}_{W,b}(h^{rec}_{t-1}), \quad c^{rec}_t = f^{rec}_t \odot c^{rec}_{t-1} + i^{rec}_t \odot \tilde c^{rec}_t, \quad h^{rec}_t = o^{rec}_t \odot \tanh(c^{rec}_t)$$
+# $$X_t = X_{t-1} + W^{rec} h^{rec}_t + b^{rec}, \qquad X^{rec} = \sigma(X_T)$$
+# `occface.papers.rla.model.ReconstructionDecoder  # Eqs. 5-8`
+#
+# **Eqs. 9-12**, the occlusion-detection channel, fed by $h^{rec}_t$:
+# $$\big(i^{det}_t, f^{det}_t, \tilde c^{det}_t, o^{det}_t\big) = (\sigma, \sigma, \tanh, \sigma)\,F^{det}_{W,b}(h^{rec}_t, h^{det}_{t-1}), \quad c^{det}_t = f^{det}_t \odot c^{det}_{t-1} + i^{det}_t \odot \tilde c^{det}_t, \quad h^{det}_t = o^{det}_t \odot \tanh(c^{det}_t)$$
+# $$S_t = S_{t-1} + W^{det} h^{det}_t + b^{det}, \qquad S^{det} = \sigma(S_T)$$
+# `occface.papers.rla.model.OcclusionDetector  # Eqs. 9-12` — deviation: Eq. 11 names the hidden state $a^{det}_t$
+# and Eq. 12 reads $h^{det}_t$, we take them as one; the paper does not say how the detector starts, we start it from
+# the encoder's last states, as the official code does.
+#
+# **Eq. 13**, the occlusion-aware blend:
+# $$\tilde X = X^{rec} \odot S^{det} + X^{occ} \odot (1 - S^{det})$$
+# `occface.papers.rla.model.blend  # Eq. 13`
+#
+# **Eqs. 14-16**, RLA's loss and its gradients:
+# $$L_{mse} = \frac{1}{2K}\sum_{i=1}^{K} \big\lVert X^{rec}_i \odot S^{det}_i + X^{occ}_i \odot (1 - S^{det}_i) - X_i \big\rVert_F^2, \qquad \frac{\partial L}{\partial X^{rec}_i} = \frac1K(\tilde X_i - X_i) \odot S^{det}_i, \qquad \frac{\partial L}{\partial S^{det}_i} = \frac1K(\tilde X_i - X_i) \odot (X^{rec}_i - X^{occ}_i)$$
+# `occface.papers.rla.model.mse_loss  # Eq. 14`; autograd gives Eqs. 15-16, and
+# `occface.papers.rla.diagnosis.blend_gradient  # Eq. 16` checks autograd against Eq. 16 on a batch.
+# The multi-stage schedule (reconstruction first, then the detector alone, then all three) is
+# `occface.papers.rla.train.train_rla`.
+#
+# **Eq. 17**, IP-RLA's identity term, from a frozen classifier:
+# $$L_{sup} = \frac1K \sum_{i=1}^K -\log P(y_i \mid \tilde X_i)$$
+# `occface.papers.rla.model.identity_loss  # Eq. 17` on `occface.papers.rla.train.identity_classifier`
+# — deviation: the frozen CNN is a pretrained FaceNet with a softmax layer trained here (the paper's network cannot be had).
+#
+# **Eq. 18**, the adversarial game:
+# $$\min_G \max_D L_{adv}(D, G) = \frac1K \sum_{i=1}^K \log D(X_i) + \log\big(1 - D(G(X^{occ}_i))\big)$$
+# `occface.nn.adversarial.GANLoss  # Eq. 18` (`"bce"`) with `occface.nn.discriminators.DCGANDiscriminator`
+# — deviation: D is a 4-block strided CNN, not GoogLeNet; G minimises $-\log D(G(x))$ (non-saturating, as Goodfellow et al. advise).
+#
+# **Eq. 19**, IP-RLA's fine-tuning loss:
+# $$L = L_{mse} + L_{sup} + \max_D L_{adv}(D, G)$$
+# `occface.papers.rla.train.train_ip_rla  # Eq. 19`
+
+# %% [markdown]
 # ## The network at this profile
 # `full` is the paper's network: 128x128 grey faces, a 2x2 grid of 64x64 patches, two LSTM layers of
 # 2,048 units in the encoder and in each decoder channel, 8 decoder steps.
@@ -79,7 +137,7 @@ for stage, h in rla.history.items():
 # %%
 from occface.papers.rla import diagnosis
 
-faces = diagnosis.diagnosis_faces(cfg.model.image_size, per_row=diagnosis.PER_ROW[P.name], seed=cfg.seed)
+faces = diagnosis.diagnosis_faces(cfg.model.image_size, per_row=tables.Knobs.for_profile(P).diagnosis_per_row, seed=cfg.seed)
 prior = data.mask.mean(0)
 diag = diagnosis.diagnose(rla.model, faces, prior)
 auc_table, iou_table = diagnosis.diagnosis_tables(diag, "RLA")
@@ -240,15 +298,31 @@ for c in claims:
     print(f"{c.status:14s} {c.text}: {c.ours.text()} vs {c.other.text()}")
 
 # %% [markdown]
+# ## On a clean face
+# A de-occluder should leave a face without an occluder alone: PSNR of each blind restorer's output against
+# the clean face it was given and, where the method predicts its own mask, the share of the face it marks
+# occluded (ours; no paper counterpart).
+
+# %%
+from occface import methods as registry
+from occface.studies import compare
+
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("rla", "ip-rla", "rla-supervised")})
+clean_input.write(res)
+clean_input.frame()
+
+# %% [markdown]
 # ## Try it
-# RLA and IP-RLA on one held-out face, live: pick the face, the occluder kind, its size, position and rotation
-# (the blend shows where the detector looks; PSNR / SSIM against the clean face and dlib's distance to another
-# photo of the person). The same widget with every method is in `60_benchmark`.
+# RLA, IP-RLA and `rla-supervised` (the mask-supervised detector above, beyond the paper) on one held-out face,
+# live: pick the face, the occluder kind, its size, position and rotation (the blend shows where the detector
+# looks; PSNR / SSIM against the clean face and dlib's distance to another photo of the person). The same
+# widget with every method is in `60_benchmark`.
 
 # %%
 from occface import widgets
 
-widgets.compare(["rla", "ip-rla"], profile=P.name)
+widgets.compare(["rla", "ip-rla", "rla-supervised"], profile=P.name)
 
 # %%
 print(nb.finished())

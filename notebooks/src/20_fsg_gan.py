@@ -34,6 +34,46 @@ cfg = train.FSGConfig.for_profile(P)
 print(cfg)
 
 # %% [markdown]
+# ## The model, equation by equation
+#
+# Each numbered equation of the paper's Sec. 3 as printed, then the code that implements it
+# (`occface.papers.fsg_gan.model` reads top to bottom like the paper) and, where we deviate, why in one line.
+#
+# **Eqs. 1-2**, the two stages: the structure VAE, then the generator on the occluded face and its structure:
+# $$g = V(x), \qquad \hat y = G(x, g)$$
+# `occface.papers.fsg_gan.model.StructureVAE  # Eq. 1`, `occface.papers.fsg_gan.model.Generator  # Eq. 2`; the
+# generator's encoder blocks use hybrid dilated convolution, `occface.nn.blocks.HybridDilatedBlock` (rates 1, 2, 5)
+# (a 1x1 and three dilated 3x3 convolutions side by side, as Sec. 3.3.1 describes; the official code's extra
+# global-pool branch is left out) — deviation: the VAE's decoder variance is fixed and $z = \mu$ at test time (the
+# paper leaves both open; the official code fixes the variance too).
+#
+# **Eqs. 3-4**, the VAE's evidence bound and its loss:
+# $$\log p(g) = L_b + \mathrm{KL}\big(q(z|x)\,\Vert\,p(z|g)\big), \qquad L_{VAE} = \mathbb E_{z\sim q(z|x)}\big[-\log p(g|z)\big] + \mathrm{KL}\big(q(z|x)\,\Vert\,p(z)\big)$$
+# Eq. 3 is the derivation; `occface.papers.fsg_gan.model.vae_loss  # Eq. 4` minimises Eq. 4, with
+# `occface.papers.fsg_gan.model.kl_divergence  # Eq. 4` in closed form — the Gaussian decoder of fixed variance
+# makes $-\log p(g|z)$ the squared error to the clean face, summed over pixels (the official code's scale).
+#
+# **Eqs. 5-8**, the generator's losses:
+# $$L_{pw}(G) = \mathbb E\,\lVert y - G(x, g)\rVert_1, \qquad L_{ip}(G) = \mathbb E\Big[1 - \frac{F(y)\cdot F(G(x,g))}{\lVert F(y)\rVert_2\,\lVert F(G(x,g))\rVert_2}\Big], \qquad L_{adv}(G) = \mathbb E\big[-\log D(G(x, g))\big]$$
+# $$L_{total}(G) = \lambda_{pw} L_{pw} + \lambda_{ip} L_{ip} + \lambda_{adv} L_{adv}$$
+# `occface.papers.fsg_gan.model.pixel_loss  # Eq. 5`, `occface.papers.fsg_gan.model.identity_loss  # Eq. 6`,
+# `occface.papers.fsg_gan.model.generator_loss  # Eqs. 7-8` (weights `occface.papers.fsg_gan.model.LossWeights`:
+# 100, 50, 1) — deviation: F is FaceNet, not LightCNN-29, which cannot be had offline.
+#
+# **Eqs. 9-10**, the multi-receptive-field discriminator's softmax-weighted score over its levels $d_i$:
+# $$d_u = \sum_i w_i d_i, \qquad w_i = \frac{e^{\lambda d_i}}{\sum_j e^{\lambda d_j}}$$
+# `occface.nn.discriminators.softmax_weighted  # Eqs. 9-10` inside
+# `occface.nn.discriminators.MultiReceptiveFieldDiscriminator`, built by `occface.papers.fsg_gan.model.discriminator`
+# — deviation: D's blocks start as a copy of V's encoder and train with D (sharing outright would move the V that
+# Algorithm 1 keeps fixed).
+#
+# **Eq. 11**, the discriminator's loss:
+# $$L_{adv}(D) = \mathbb E_y\big[-\log D(y)\big] + \mathbb E_x\big[-\log\big(1 - D(G(x, g))\big)\big]$$
+# `occface.papers.fsg_gan.model.discriminator_loss  # Eq. 11`. The released code's losses (G gets no adversarial
+# gradient; two of D's three heads compare labels with labels) are the row "official losses":
+# `occface.papers.fsg_gan.model.official_level_loss`.
+
+# %% [markdown]
 # ## Training (Algorithm 1)
 # V first, on its reconstruction + KL loss (Eq. 4); then G and D in turn with V frozen. Four generators
 # share that V: the full model, the two ablations of Table 4 (plain convolutions instead of HDC; a single
@@ -104,7 +144,7 @@ table4.frame()
 # paper's) and FaceNet, the network inside FSG-GAN's identity loss (so its column favours FSG-GAN).
 
 # %%
-people = {"quick": 10, "default": 100}.get(P.name, 200)
+people = tables.Knobs.for_profile(P).identification_people
 table3 = tables.table3(cfg, methods, people)
 table3.write(res)
 table3.frame()
@@ -134,6 +174,21 @@ for c in claims:
 # %%
 print(f"paper, Set1-LFW: FSG-GAN {published.psnr_01(published.TABLE2['FSG-GAN']['Set1-LFW'][0]):.2f} dB "
       f"on the [0,1] scale vs occluded {published.psnr_01(published.TABLE2['Occluded image']['Set1-LFW'][0]):.2f}")
+
+# %% [markdown]
+# ## On a clean face
+# A de-occluder should leave a face without an occluder alone: PSNR of each blind restorer's output against
+# the clean face it was given and, where the method predicts its own mask, the share of the face it marks
+# occluded (ours; no paper counterpart).
+
+# %%
+from occface import methods as registry
+from occface.studies import compare
+
+clean_input = compare.clean_input_table(P, {name: registry.restorer(name, P)
+                                             for name in ("fsg-gan", "fsg-gan-official")})
+clean_input.write(res)
+clean_input.frame()
 
 # %% [markdown]
 # ## Try it

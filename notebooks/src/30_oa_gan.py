@@ -36,6 +36,46 @@ cfg = train.OAGANConfig.for_profile(P)
 print(cfg)
 
 # %% [markdown]
+# ## The model, equation by equation
+#
+# Each numbered equation of the paper's Sec. III as printed, then the code that implements it
+# (`occface.papers.oa_gan.model` reads top to bottom like the paper) and, where we deviate, why in one line.
+# $M$ is the predicted mask, **1 where the face is kept**; $x_{synth}$ the completion module's face.
+#
+# **Eqs. 1-2**, the generator: the mask filters the features, then the output keeps the input where $M = 1$:
+# $$Feat_{non\,occ} = M \odot Feat, \qquad x_{final} = M \odot x + (1 - M) \odot x_{synth}$$
+# `occface.papers.oa_gan.model.filter_features  # Eq. 1`, `occface.papers.oa_gan.model.blend  # Eq. 2`, both inside
+# `occface.papers.oa_gan.model.OAGAN`.
+#
+# **Eq. 3**, the discriminator's loss, adversarial plus attributes:
+# $$L_D = \alpha L_{adv} + \beta L_{attr}$$
+# `occface.papers.oa_gan.model.discriminator_losses  # Eq. 3` with `occface.papers.oa_gan.model.attribute_loss  # Eq. 3`
+# — deviation: $L_{adv}$ is the WGAN-GP critic loss (Sec. IV-B), $\alpha = 1$, and $\beta$, which the paper does not
+# give, comes from the official code.
+#
+# **Eqs. 4-5**, perceptual and style losses on both outputs:
+# $$L_{perceptual} = \sum_{n} \lVert\phi_n(x_{synth}) - \phi_n(x_{gt})\rVert_1 + \sum_{n} \lVert\phi_n(x_{final}) - \phi_n(x_{gt})\rVert_1$$
+# $$L_{style} = \sum_{n} \big\lVert K_n\big(\phi_n(x_{synth})^\top\phi_n(x_{synth}) - \phi_n(x_{gt})^\top\phi_n(x_{gt})\big)\big\rVert_1 + \sum_{n} \big\lVert K_n\big(\phi_n(x_{final})^\top\phi_n(x_{final}) - \phi_n(x_{gt})^\top\phi_n(x_{gt})\big)\big\rVert_1, \quad K_n = \frac{1}{C_n H_n W_n}$$
+# `occface.papers.oa_gan.model.perceptual_style  # Eqs. 4-5` through `occface.nn.losses.PerceptualStyle`
+# — deviation: $\phi$ is FaceNet's feature network, not ImageNet's VGG-16 (no ImageNet weights offline).
+#
+# **Eq. 6**, the pixel loss, weighing the hole $\gamma$ times and the rest $\delta$ times:
+# $$L_{pixel} = \gamma \lVert (1 - M) \odot (x_{final} - x_{gt})\rVert_1 + \delta \lVert M \odot (x_{final} - x_{gt})\rVert_1$$
+# `occface.papers.oa_gan.model.pixel_loss  # Eq. 6` — deviation: $\gamma = 6$, $\delta = 1$ from the official code
+# (the paper gives none); each norm a mean over $N \cdot C \cdot H \cdot W$.
+#
+# **Eq. 7**, smoothness of the output and of the mask:
+# $$L_{smooth} = \sum_{i,j} \big(\lVert x^{i,j+1}_{final} - x^{i,j}_{final}\rVert_1 + \lVert x^{i+1,j}_{final} - x^{i,j}_{final}\rVert_1\big) + \sum_{i,j} \big(\lVert M^{i,j+1} - M^{i,j}\rVert_1 + \lVert M^{i+1,j} - M^{i,j}\rVert_1\big)$$
+# `occface.papers.oa_gan.model.smooth_loss  # Eq. 7`
+#
+# **Eqs. 8-9**, the generator's loss on paired (synthetic) and on unpaired (natural) batches:
+# $$L_{paired} = \lambda_1 L_{perceptual} + \lambda_2 L_{style} + \lambda_3 L_{pixel} + \lambda_4 L_{smooth} + \lambda_5 \lVert M\rVert_2^2 + \lambda_6 L_{adv}, \qquad L_{unpair} = \lambda_4 L_{smooth} + \lambda_5 \lVert M\rVert_2^2 + \lambda_6 L_{adv}$$
+# `occface.papers.oa_gan.model.generator_losses  # Eqs. 8-9` with `occface.papers.oa_gan.model.mask_penalty  # Eqs. 8-9`
+# and the weights `occface.papers.oa_gan.model.LossWeights` (0.05, 120, 1, 1e-3, -1, 1) — deviation: $\lVert M\rVert_2^2$
+# is a per-pixel mean (the paper's sum over 128x128 pixels would dwarf every other term). The alternation of the two
+# batch kinds is `occface.papers.oa_gan.train`.
+
+# %% [markdown]
 # ## The network at this profile
 # `full` is Table I / II: 128x128 faces, 64 channels after the first conv, six residual blocks at 32x32,
 # a completion module down to 512x16x16; a six-layer discriminator (64 to 2,048 channels at 2x2) with a
@@ -86,7 +126,8 @@ for key in ("g_total_paired", "g_total_natural", "g_pixel", "g_mask", "d_adv"):
 # the predicted mask should be nearly empty there, so the face passes through unchanged.
 
 # %%
-test = tables.test_set(cfg.net.image_size, tables.EVAL_IMAGES[P.name], seed=cfg.seed)
+knobs = tables.Knobs.for_profile(P)
+test = tables.test_set(cfg.net.image_size, knobs.eval_images, seed=cfg.seed)
 model = trained.model
 show = torch.linspace(0, len(test.clean) - 1, 10).long()  # spread over the test people
 fig = image_grid({"input": test.occluded[show], "predicted hole": model.predict_mask(test.occluded[show]),
@@ -100,7 +141,7 @@ res.figure("fig6_fig9", fig, title="OA-GAN on unseen occluders (Fig. 6) and on c
 # LFW test photos that the attribute classifiers flag as sunglasses, eyeglasses or hat: no ground truth.
 
 # %%
-held_out = natural.load_data(cfg.net.image_size, max_images=tables.EVAL_IMAGES[P.name] * 4, seed=cfg.seed, split="test")
+held_out = natural.load_data(cfg.net.image_size, max_images=knobs.eval_images * 4, seed=cfg.seed, split="test")
 if held_out.source == "lfw-attributes":
     x_nat = held_out.images[held_out.natural[torch.linspace(0, len(held_out.natural) - 1, 10).long()]]
     fig = image_grid({"natural input": x_nat, "predicted hole": model.predict_mask(x_nat),

@@ -39,6 +39,37 @@ print(exp.recipe)
 print("variants:", ", ".join(train.VARIANTS))
 
 # %% [markdown]
+# ## The model, equation by equation
+#
+# Each numbered equation of the paper's Sec. 3 as printed, then the code that implements it
+# (`occface.papers.from_.model` reads top to bottom like the paper) and, where we deviate, why in one line.
+#
+# **Eq. 1**, the unified margin softmax (CosFace for FROM: $s = 30$, $m_3 = 0.35$):
+# $$\mathcal L_{margin} = -\frac1N \sum_{i=1}^N \log \frac{e^{s\,\delta}}{e^{s\,\delta} + \sum_{j \ne y_i} e^{s\cos\theta_j}}, \qquad \delta = \cos(m_1\theta_{y_i} + m_2) - m_3$$
+# `occface.nn.margins.MarginSoftmax  # Eq. 1` with `occface.nn.margins.COSFACE` — deviation: the paper lists
+# CosFace as $(0, 0, m_3)$; with $m_1 = 0$ the logit would not depend on $\theta$, so we read it as $m_1 = 1$ (CosFace's own form).
+#
+# **Eqs. 2-3**, the feature pyramid:
+# $$X_2 = conv\big(upsample(conv(X_1)) + conv(C_2)\big), \qquad X_3 = conv\big(upsample(conv(X_2)) + conv(C_3)\big)$$
+# `occface.papers.from_.model.FeaturePyramid  # Eqs. 2-3` — deviation: the official code upsamples level 2's
+# un-smoothed sum; we follow Eq. 3 as printed.
+#
+# **Sec. 3.4.1**, the proximate occlusion patterns on a $K \times K$ grid (all rectangles of adjacent blocks, plus
+# the clean face):
+# $$P = \Big(\frac{K(K+1)}{2}\Big)^2 + 1 \qquad (K = 4:\ 101)$$
+# `occface.papers.from_.model.num_patterns`, `occface.faces.patterns.proximate_patterns`; a training box's label
+# (largest IoU, Sec. 3.4.2) is `occface.faces.patterns.pattern_labels`.
+#
+# **Eqs. 4-5**, the pattern loss: softmax over the patterns, or regression of the box:
+# $$\mathcal L_{softmax} = \frac1N \sum_{i=1}^N -\log \frac{e^{f_{y_i}}}{\sum_{j=1}^C e^{f_j}}, \qquad \mathcal L_{reg} = \frac1N \sum_{i=1}^N \lVert r - f\rVert_2$$
+# `occface.papers.from_.model.pattern_loss  # Eq. 4` (`head="cls"`) and `# Eq. 5` (`head="reg"`), from the
+# mask through `occface.papers.from_.model.PatternPredictor`.
+#
+# **Eq. 6**, the total loss:
+# $$\mathcal L_{total} = \mathcal L_{margin} + \lambda\,\mathcal L_{pred}$$
+# `occface.papers.from_.model.from_loss  # Eq. 6` ($\lambda = 1$; with $\lambda = 0$, Baseline-MD, the predictor is not run).
+
+# %% [markdown]
 # ## Training the four models of Table 5
 # Baseline (clean faces), Baseline-Aug (fine-tuned on occluded faces), Baseline-MD (Mask Decoder, λ=0) and
 # FROM (λ=1). Finished checkpoints are reused, so re-running the notebook only evaluates.

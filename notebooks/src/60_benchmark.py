@@ -134,18 +134,13 @@ for kind, name in benchmark.best_per_kind(scores).items():
 # predicted mask.
 
 # %%
-import importlib.util
-
 from occface.papers.oa_gan.registration import trained as oa_gan_trained
 
-if importlib.util.find_spec("occface.eval.real") is None:
-    print("the real-occlusion set is not available yet (occface.eval.real is not in this version)")
-else:
-    sets = benchmark.real_sets(P.image_size, BUDGET.real_people)
-    real = benchmark.real_occlusion_table(contestants, sets, oa_gan_trained(P).predict_mask)
-    if real is not None:
-        real.write(res)
-        display(real.frame())
+sets = benchmark.real_sets(P.image_size, BUDGET.real_people)
+real = benchmark.real_occlusion_table(contestants, sets, oa_gan_trained(P).predict_mask)
+if real is not None:  # None when no real-occlusion photo was selected
+    real.write(res)
+    display(real.frame())
 
 # %% [markdown]
 # ## Try it
@@ -154,10 +149,7 @@ else:
 # %%
 from occface import widgets
 
-if hasattr(widgets, "compare"):
-    display(widgets.compare([c.name for c in contestants if c.restores], profile=P.name))
-else:
-    print("widgets.compare is not available in this version of occface")
+display(widgets.compare([c.name for c in contestants if c.restores], profile=P.name))
 
 # %%
 print(nb.finished())

@@ -33,8 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from ..faces.pairs import step_generator
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import composite
 from ..registry import Trained, register
 
@@ -64,6 +63,7 @@ class CoopNetsConfig(ProfileConfig):
 
     # quick/default: narrow nets and a larger generator lr for a CPU budget; the descriptor's lr halved (at 1e-3 its
     # energy gap f(Y_obs) - f(Y~) reached 1e7 within 150 quick steps, at 5e-4 about 3e5)
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(gen_width=8, des_width=8, batch=16, des_lr=5e-4, gen_lr=1e-3, infer_steps=30),
         "default": dict(gen_width=16, des_width=16, batch=32, des_lr=5e-4, gen_lr=1e-3, steps=1000),
@@ -108,7 +108,7 @@ class Generator(nn.Module):
 
 
 # ## 3. Langevin dynamics and Algorithm 1
-def descriptor_langevin(des: Descriptor, y: Tensor, cfg: CoopNetsConfig, g: torch.Generator,
+def descriptor_langevin(des: Descriptor, y: Tensor, cfg: CoopNetsConfig, rng: torch.Generator,
                         steps: int, frozen: Tensor | None = None) -> Tensor:
     """Eq. 3: Y <- Y + delta^2/2 (df/dY - Y / sigma_D^2) + delta N(0, I). ``frozen`` (1 = keep) clamps pixels."""
     y = y.detach()
@@ -116,22 +116,22 @@ def descriptor_langevin(des: Descriptor, y: Tensor, cfg: CoopNetsConfig, g: torc
     for _ in range(steps):
         y = y.requires_grad_(True)
         (grad,) = torch.autograd.grad(des(y).sum(), y)
-        noise = torch.randn(y.shape, generator=g).to(y)
+        noise = torch.randn(y.shape, generator=rng).to(y)
         y = (y + 0.5 * cfg.des_delta ** 2 * (grad - y / cfg.des_sigma ** 2) + cfg.des_delta * noise).detach()
         if frozen is not None:
             y = keep + y * (1 - frozen)
     return y
 
 
-def infer_latent(gen: Generator, y: Tensor, visible: Tensor, cfg: CoopNetsConfig, g: torch.Generator) -> Tensor:
+def infer_latent(gen: Generator, y: Tensor, visible: Tensor, cfg: CoopNetsConfig, rng: torch.Generator) -> Tensor:
     """Eq. 6 on the visible pixels: X <- X - s^2/2 (X + d/dX ||V (Y - g(X))||^2 / (2 sigma_G^2)) + s N(0, I)."""
-    x = torch.randn(y.shape[0], cfg.latent, generator=g).to(y)
+    x = torch.randn(y.shape[0], cfg.latent, generator=rng).to(y)
     s = cfg.infer_delta
     for _ in range(cfg.infer_steps):
         x = x.requires_grad_(True)
         energy = (visible * (y - gen(x))).pow(2).flatten(1).sum(1) / (2 * cfg.gen_sigma ** 2)
         (grad,) = torch.autograd.grad(energy.sum(), x)
-        x = (x - 0.5 * s ** 2 * (x + grad) + s * torch.randn(x.shape, generator=g).to(x)).detach()
+        x = (x - 0.5 * s ** 2 * (x + grad) + s * torch.randn(x.shape, generator=rng).to(x)).detach()
     return x
 
 
@@ -143,11 +143,11 @@ def make_step(des: Descriptor, gen: Generator, opt_d: torch.optim.Optimizer, opt
 
     def step(i: int) -> dict[str, float]:
         obs = batch(i) * 2 - 1
-        g = step_generator(cfg.seed + 6, i)
-        x = torch.randn(obs.shape[0], cfg.latent, generator=g).to(obs)
+        rng = step_generator(cfg.seed + 6, i)
+        x = torch.randn(obs.shape[0], cfg.latent, generator=rng).to(obs)
         with torch.no_grad():
             proposed = gen(x)                                                        # step 1
-        revised = descriptor_langevin(des, proposed, cfg, g, cfg.des_steps)          # step 2
+        revised = descriptor_langevin(des, proposed, cfg, rng, cfg.des_steps)          # step 2
         loss_d = des(revised).mean() - des(obs).mean()                               # step 3, Eq. 2
         opt_d.zero_grad(set_to_none=True)
         backward(loss_d)
@@ -168,13 +168,13 @@ class CoopNets:
     cfg: CoopNetsConfig
 
     def predict(self, images: Tensor, hole: Tensor) -> Tensor:
-        g = torch.Generator().manual_seed(self.cfg.seed)
+        rng = torch.Generator().manual_seed(self.cfg.seed)
         y, visible = images * 2 - 1, 1 - hole
         with torch.enable_grad():
-            x = infer_latent(self.gen, y, visible, self.cfg, g)
+            x = infer_latent(self.gen, y, visible, self.cfg, rng)
             with torch.no_grad():
                 start = y * visible + self.gen(x) * hole
-            out = descriptor_langevin(self.des, start, self.cfg, g, self.cfg.fill_steps, frozen=visible)
+            out = descriptor_langevin(self.des, start, self.cfg, rng, self.cfg.fill_steps, frozen=visible)
         return (out.clamp(-1, 1) + 1) / 2
 
 

@@ -40,8 +40,7 @@ from torch import Tensor, nn
 
 from ..nn.discriminators import PatchGAN
 from ..nn.gan import GANSteps
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import composite, face_pairs
 from ..registry import Trained, register
 
@@ -69,6 +68,7 @@ class CSAConfig(ProfileConfig):
     seed: int = 0
 
     # quick: no FaceNet terms (a smoke run); default: small batch and few steps, FaceNet dominating each step
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=8, disc_width=8, batch=8, steps=150, lr=1e-3, consistency=0.0),
         "default": dict(width=16, disc_width=16, batch=8, steps=400, lr=5e-4, copies=2),

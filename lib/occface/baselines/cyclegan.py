@@ -33,8 +33,7 @@ from ..nn.adversarial import GANLoss
 from ..nn.blocks import ResidualBlock, conv_norm_act
 from ..nn.discriminators import PatchGAN
 from ..nn.gan import GANSteps
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import face_pairs
 from ..registry import Trained, register
 
@@ -60,6 +59,7 @@ class CycleGANConfig(ProfileConfig):
 
     # quick/default: narrow nets, fewer blocks, a larger lr (and at default fewer steps: ~0.4 s a step on one
     # CPU thread) for a CPU budget
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=8, disc_width=8, blocks=2, batch=8, lr=1e-3),
         "default": dict(width=16, disc_width=16, blocks=4, batch=8, lr=5e-4, steps=1000),
@@ -75,9 +75,9 @@ class UnpairedFaces:
     clean: Tensor
 
     def batch(self, step: int, size: int, seed: int) -> tuple[Tensor, Tensor]:
-        g = step_generator(seed, step)
-        return (self.occluded[torch.randint(len(self.occluded), (size,), generator=g)],
-                self.clean[torch.randint(len(self.clean), (size,), generator=g)])
+        rng = step_generator(seed, step)
+        return (self.occluded[torch.randint(len(self.occluded), (size,), generator=rng)],
+                self.clean[torch.randint(len(self.clean), (size,), generator=rng)])
 
 
 def unpaired_faces(cfg: CycleGANConfig) -> UnpairedFaces:
@@ -126,11 +126,11 @@ class ImagePool(nn.Module):
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
-    def query(self, fakes: Tensor, g: torch.Generator) -> Tensor:
+    def query(self, fakes: Tensor, rng: torch.Generator) -> Tensor:
         if self.size == 0:
             return fakes
         out = fakes.detach().clone()
-        coin, slot = torch.rand(len(fakes), generator=g), torch.randint(self.size, (len(fakes),), generator=g)
+        coin, slot = torch.rand(len(fakes), generator=rng), torch.randint(self.size, (len(fakes),), generator=rng)
         for i in range(len(fakes)):
             n = int(self.count)
             if n < self.size:

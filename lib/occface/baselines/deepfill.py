@@ -31,8 +31,7 @@ from ..nn.blocks import ContextualAttention, conv_norm_act
 from ..nn.discriminators import GlobalLocalCritic
 from ..nn.gan import GANSteps
 from ..nn.losses import spatial_discount
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from ..registry import Trained, register
 
 
@@ -93,6 +92,7 @@ class DeepFillConfig(ProfileConfig):
 
     # quick/default: narrower nets, a larger lr, fewer critic steps per G step (and at default fewer steps:
     # ~0.3 s a step on one CPU thread) to fit a CPU budget
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=4, critic_width=4, batch=8, lr=1e-3, d_steps=1),
         "default": dict(width=8, critic_width=12, batch=16, lr=4e-4, d_steps=2, copies=2, steps=1000),

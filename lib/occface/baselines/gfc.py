@@ -47,8 +47,7 @@ from ..faces.pairs import TrainingPairs, step_generator
 from ..nn.adversarial import GANLoss
 from ..nn.discriminators import crop_boxes
 from ..nn.gan import GANSteps
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import composite, face_pairs, hole_boxes
 from ..registry import Trained, register
 
@@ -79,6 +78,7 @@ class GFCConfig(ProfileConfig):
 
     # quick/default: narrow nets, a small fc and a 10x / 5x larger lr for a CPU budget (quick: seconds; default:
     # minutes on one CPU thread); the three stages take a third of the steps each (full: 10k, 10k, 40k)
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=8, fc=128, disc_width=8, batch=16, rec_steps=50, local_steps=50, lr_g=1e-3, lr_d=2e-3),
         "default": dict(width=16, fc=512, disc_width=16, batch=16, steps=600, rec_steps=200, local_steps=200,
@@ -142,8 +142,8 @@ class GFCGenerator(nn.Module):
 
     def predict(self, images: Tensor, mask: Tensor, seed: int = 0) -> Tensor:
         """[0,1] in and out: the hole filled with U(-1,1) noise from a fixed seed (so a call is deterministic)."""
-        g = torch.Generator().manual_seed(seed)
-        noise = torch.rand(images.shape, generator=g).to(images) * 2 - 1
+        rng = torch.Generator().manual_seed(seed)
+        noise = torch.rand(images.shape, generator=rng).to(images) * 2 - 1
         return (self(fill_noise(images * 2 - 1, mask, noise), mask) + 1) / 2
 
 

@@ -32,8 +32,7 @@ from torch import Tensor, nn
 
 from ..nn.blocks import PartialConv2d, activation, norm_layer
 from ..nn.losses import PerceptualStyle, masked_l1, total_variation
-from ..profiles import Profile
-from .config import ProfileConfig
+from ..profiles import BASELINE_SHARED, Profile, ProfileConfig
 from .deepfill import composite, face_pairs
 from ..registry import Trained, register
 
@@ -62,6 +61,7 @@ class PConvConfig(ProfileConfig):
     # quick/default: narrow nets, small batches, few steps and a larger lr for a CPU budget. FaceNet's features
     # (at its 160 px input, ~0.3 s of one CPU thread per face and step) dominate a step, so ``quick`` leaves the
     # perceptual and style terms out (a smoke run) and ``default`` keeps them on a small batch
+    SHARED = BASELINE_SHARED
     PER_PROFILE = {
         "quick": dict(width=8, batch=16, steps=150, finetune_steps=40, lr=2e-3, lr_finetune=5e-4, perceptual=0.0,
                       style=0.0),

@@ -45,6 +45,29 @@ def psnr(restored: np.ndarray | torch.Tensor, clean: np.ndarray | torch.Tensor, 
     return values if per_image else float(values.mean())
 
 
+def masked_psnr(restored: np.ndarray | torch.Tensor, clean: np.ndarray | torch.Tensor,
+                mask: np.ndarray | torch.Tensor, data_range: float = 1.0, per_image: bool = False
+                ) -> float | np.ndarray:
+    """PSNR over the pixels where ``mask`` (N,1,H,W) is 1, every channel of them (``skimage.metrics.
+    peak_signal_noise_ratio`` on the masked pixels): inside the occluder's mask it is the "hole PSNR", how
+    well a de-occluder replaced the occluder; outside it, how well it left the face alone. An image with an
+    empty mask gets NaN (and is left out of the batch mean); identical pixels give +inf."""
+    a, b = _as_nchw(restored), _as_nchw(clean)
+    m = _as_nchw(mask)
+    if m.shape[0] != a.shape[0] or m.shape[-2:] != a.shape[-2:] or m.shape[1] not in (1, a.shape[1]):
+        raise ValueError(f"mask must be (N,1,H,W) or (N,C,H,W) matching the images {tuple(a.shape)}, "
+                         f"got {tuple(m.shape)}")
+    m = (m > 0.5).expand_as(a).to(a.dtype)
+    count = m.flatten(1).sum(1)
+    mse = (((a - b) ** 2) * m).flatten(1).sum(1) / count.clamp_min(1)
+    with np.errstate(divide="ignore"):
+        values = 10 * np.log10(data_range ** 2 / mse.numpy())
+    values[count.numpy() == 0] = np.nan
+    if per_image:
+        return values
+    return float(np.nanmean(values)) if not np.isnan(values).all() else float("nan")
+
+
 def gaussian_window(sigma: float = 1.5, truncate: float = 3.5, dtype=torch.float32) -> torch.Tensor:
     """1-D Gaussian of scipy/skimage: radius int(truncate * sigma + 0.5) (= 5 for sigma 1.5, an 11-tap window)."""
     radius = int(truncate * sigma + 0.5)
@@ -246,6 +269,42 @@ def mean_interval(correct: ArrayLike, cluster: ArrayLike | None = None, resample
     return bootstrap_interval(c[rows].mean(1), level)
 
 
+class McNemar(NamedTuple):
+    a_only: int      # decisions method A got right and B wrong
+    b_only: int      # decisions B got right and A wrong
+    p_value: float   # exact two-sided McNemar test (binomial on the discordant decisions, p = 1/2)
+
+
+def mcnemar(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemar:
+    """Exact McNemar test of two methods judged on the same decisions (e.g. per-pair verification
+    correctness, ``FoldAccuracy.correct``, for the same pairs and occluders): only the discordant decisions
+    count, and under "no difference" each is A's or B's with probability 1/2 (``scipy.stats.binomtest``,
+    two-sided). No discordant decision gives p = 1."""
+    from scipy.stats import binomtest
+
+    a = np.asarray(correct_a, bool).ravel()
+    b = np.asarray(correct_b, bool).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired decisions must have the same length, got {a.size} and {b.size}")
+    a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
+    n = a_only + b_only
+    p = 1.0 if n == 0 else float(binomtest(a_only, n, 0.5).pvalue)
+    return McNemar(a_only, b_only, p)
+
+
+def paired_difference(correct_a: ArrayLike, correct_b: ArrayLike, cluster: ArrayLike | None = None,
+                      resamples: int = 1000, seed: int = 0) -> dict:
+    """A vs B on the same decisions: accuracy difference (A - B, a fraction) with its paired bootstrap 95 %
+    interval (whole ``cluster``s resampled together, both methods in the same resample) and the exact
+    McNemar test (which treats decisions as independent; the bootstrap respects the clusters)."""
+    a = np.asarray(correct_a, np.float64).ravel()
+    b = np.asarray(correct_b, np.float64).ravel()
+    test = mcnemar(a > 0.5, b > 0.5)
+    return {"difference": float(a.mean() - b.mean()),
+            "difference_ci": mean_interval(a - b, cluster, resamples, seed),
+            "a_only": test.a_only, "b_only": test.b_only, "p_value": test.p_value, "decisions": int(a.size)}
+
+
 # --------------------------------------------------------------------------------------------- identification
 
 
@@ -257,14 +316,12 @@ def cosine_matrix(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     return a @ b.T
 
 
-def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
-           k: int | Sequence[int] = (1, 5, 10), metric: str = "cosine") -> float | dict[int, float]:
-    """Closed-set identification rate at rank k (FSG-GAN Table 3): a probe counts when its identity is among
-    the k gallery identities most similar to it (cosine; an identity's score is its best gallery image).
-
-    ``gallery`` and ``probes`` are (features (N,D), labels (N,)); every probe label must be in the gallery.
-    ``metric``: "cosine" similarity or "euclidean" (negative distance, dlib's metric).
-    """
+def probe_ranks(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
+                metric: str = "cosine") -> np.ndarray:
+    """0-based rank of each probe's true identity among the gallery identities, most similar first (an
+    identity's score is its best gallery image; ties count in the probe's favour). ``gallery`` and ``probes``
+    are (features (N,D), labels (N,)); every probe label must be in the gallery (closed set). ``metric``:
+    "cosine" similarity or "euclidean" (negative distance, dlib's metric)."""
     g_feat, g_lab = gallery
     p_feat, p_lab = probes
     g_lab, p_lab = np.asarray(g_lab), np.asarray(p_lab)
@@ -281,7 +338,17 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
     per_id = np.full((sim.shape[0], ids.size), -np.inf)
     np.maximum.at(per_id.T, g_idx, sim.T)                      # best gallery image per identity
     true = per_id[np.arange(sim.shape[0]), np.searchsorted(ids, p_lab)]
-    rank = (per_id > true[:, None]).sum(1)                    # 0-based rank (ties count in the probe's favour)
+    return (per_id > true[:, None]).sum(1)
+
+
+def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayLike],
+           k: int | Sequence[int] = (1, 5, 10), metric: str = "cosine") -> float | dict[int, float]:
+    """Closed-set identification rate at rank k (FSG-GAN Table 3): a probe counts when its identity is among
+    the k gallery identities most similar to it (cosine; an identity's score is its best gallery image).
+
+    ``gallery`` and ``probes`` are (features (N,D), labels (N,)) as in :func:`probe_ranks`.
+    """
+    rank = probe_ranks(gallery, probes, metric)
     ks = [k] if np.ndim(k) == 0 else list(k)
     out = {int(kk): float(np.mean(rank < kk)) for kk in ks}
     return out[int(k)] if np.ndim(k) == 0 else out
@@ -291,9 +358,10 @@ def rank_k(gallery: tuple[ArrayLike, ArrayLike], probes: tuple[ArrayLike, ArrayL
 
 
 def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None = None, names: Sequence[str] | None = None,
-                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None):
+                seed: int = 0, perplexity: float = 15.0, title: str = "t-SNE", ax=None, legend: bool = True):
     """2-D t-SNE (scikit-learn, PCA init, seeded) of features coloured by identity, marker by ``style``
-    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot)."""
+    (e.g. "clean"/"occluded"); returns the matplotlib figure (seaborn scatterplot). The legend sits outside the
+    axes (never on the points); ``legend=False`` leaves it out (panels of one figure share the first's)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     from sklearn.manifold import TSNE
@@ -314,9 +382,13 @@ def tsne_figure(features: ArrayLike, labels: ArrayLike, style: ArrayLike | None 
                     ax=ax, s=40, palette="tab10")
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
-    ax.legend(fontsize=7, loc="best", frameon=False)
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0)
+    else:
+        ax.get_legend().remove()
     return fig
 
 
-__all__ = ["psnr", "ssim", "ssim_torch", "gaussian_window", "roc", "eer", "tar_at_far", "lfw_accuracy",
-           "best_threshold", "FoldAccuracy", "cosine_matrix", "rank_k", "tsne_figure"]
+__all__ = ["psnr", "masked_psnr", "mcnemar", "McNemar", "paired_difference", "ssim", "ssim_torch",
+           "gaussian_window", "roc", "eer", "tar_at_far", "lfw_accuracy", "best_threshold", "FoldAccuracy",
+           "cosine_matrix", "probe_ranks", "rank_k", "tsne_figure"]

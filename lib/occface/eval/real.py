@@ -268,6 +268,15 @@ def score_real_set(data: RealSet, restore=None, seed: int = 0) -> dict[str, dict
     return out
 
 
+def user_note(data: RealSet) -> str:
+    """The note every table scored on the user's folder (``OCCFACE_REAL_OCCLUSIONS``) carries: what it holds
+    and how many faces were not detected (aligned from the central box, so scored on a guess)."""
+    return (f"OCCFACE_REAL_OCCLUSIONS={data.root}: {len(data.occluded)} occluded and {len(data.clean)} clean "
+            f"photos of {len(set(data.clean_person.tolist()))} people, read upright (EXIF orientation applied); "
+            f"{data.undetected} of {len(data.occluded) + len(data.clean)} faces not detected, aligned from the "
+            "central box.")
+
+
 __all__ = [
     "NaturalSelection",
     "RealSet",
@@ -278,6 +287,7 @@ __all__ = [
     "score_real_set",
     "select_natural",
     "selection_of",
+    "user_note",
     "weighted_eer",
 ]
 

@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
@@ -24,10 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..faces.align import similarity_matrix
-from ..nn.backbones import LightCNN9, LResNetIR, lresnet_blocks
+from ..nn.backbones import LightCNN9, LResNetIR
 from ..nn.margins import CENTRE_LOSS, LOSSES, CentreLoss, MarginSoftmax
 from ..paths import cache_dir
-from ..profiles import Profile, get_profile
+from ..results import atomic_write_bytes
+from ..profiles import Profile, ProfileConfig
 
 # ----------------------------------------------------------------------------------------- dlib evaluator
 
@@ -116,9 +118,9 @@ def cached_embeddings(key: str, images: torch.Tensor, embed: Callable[[torch.Ten
     if path.exists():
         return np.load(path)
     feats = np.asarray(embed(images), np.float32)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, feats)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.save(buffer, feats)
+    atomic_write_bytes(path, buffer.getvalue())  # a read-only cache is named with OCCFACE_CACHE
     return feats
 
 
@@ -193,7 +195,7 @@ def resize_aligned(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class RecognizerConfig:
+class RecognizerConfig(ProfileConfig):
     arch: str               # "lresnet" | "lightcnn"
     loss: str               # key of LOSSES
     input_size: tuple[int, int]
@@ -204,22 +206,26 @@ class RecognizerConfig:
     batch: int
     lr: float
     max_train_images: int
-    min_per_identity: int
-    seed: int
+    min_per_identity: int = 2
+    seed: int = 0
     revision: int = 2       # bump when the architecture changes: old checkpoints then never load
 
+    SHARED = {"input_size": "recog_size", "width": "width", "steps": "steps", "batch": "batch",
+              "max_train_images": "max_train_images"}
+    # LResNet-E-IR units per stage: the paper's LResNet50E-IR at full, shallower on the CPU profiles
+    PER_PROFILE = {"quick": dict(blocks=(1, 1, 1, 1), embedding=128),
+                   "default": dict(blocks=(1, 2, 2, 1), embedding=128),
+                   "full": dict(blocks=(3, 4, 14, 3), embedding=512)}
+    PER_ARCH: ClassVar[dict[str, dict]] = {"lresnet": dict(lr=0.1), "lightcnn": dict(lr=2e-3, blocks=())}
+
     @classmethod
-    def for_profile(cls, arch: str, profile: str | Profile, seed: int = 0, loss: str = "cosface") -> "RecognizerConfig":
-        p = get_profile(profile)
-        if arch not in ("lresnet", "lightcnn"):
-            raise ValueError(f"arch must be 'lresnet' or 'lightcnn', got {arch!r}")
+    def for_arch(cls, arch: str, profile: str | Profile, seed: int = 0, loss: str = "cosface") -> "RecognizerConfig":
+        """``for_profile`` with the architecture's own values (``PER_ARCH``) as overrides."""
+        if arch not in cls.PER_ARCH:
+            raise ValueError(f"arch must be one of {sorted(cls.PER_ARCH)}, got {arch!r}")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-        return cls(arch=arch, loss=loss, input_size=tuple(p.recog_size), width=p.width,
-                   blocks=lresnet_blocks(p.name) if arch == "lresnet" else (),
-                   embedding=512 if p.name == "full" else 128 if arch == "lresnet" else 128,
-                   steps=p.steps, batch=p.batch, lr=0.1 if arch == "lresnet" else 2e-3, max_train_images=p.max_train_images,
-                   min_per_identity=2, seed=seed)
+        return cls.for_profile(profile, arch=arch, loss=loss, seed=seed, **cls.PER_ARCH[arch])
 
     def build(self) -> Recognizer:
         if self.arch == "lresnet":
@@ -246,7 +252,7 @@ def train_recognizer(arch: str, profile: str | Profile, seed: int = 0, loss: str
     from ..runtime import seed_everything
     from ..train import Trainer, checkpoint_path
 
-    cfg = RecognizerConfig.for_profile(arch, profile, seed, loss)
+    cfg = RecognizerConfig.for_arch(arch, profile, seed, loss)
     seed_everything(seed)
     faces = load_faces("lfw", size=cfg.input_size, split="train", max_images=cfg.max_train_images, seed=seed,
                        min_per_identity=cfg.min_per_identity)

@@ -12,8 +12,7 @@ ArcFace preprocessing). Aligned faces are cached as compressed uint8 arrays unde
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,11 +21,12 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from .align import METHOD_NAMES, as_hw, load_landmarks, similarity, template
 from ..paths import DataNotFoundError, cache_dir, data_root
+from ..results import atomic_write_bytes
 
 __all__ = ["Faces", "Pair", "PairFaces", "template", "load_faces", "lfw_pairs", "load_pair_faces",
            "list_images", "TEST_FOLDS"]
@@ -149,11 +149,13 @@ class DamagedImageError(ValueError):
 
 def read_rgb(path: Path, fix: str = "run `make data`, which verifies every file against the SHA256 lists "
                                     "and downloads damaged ones again") -> Image.Image:
-    """The image at ``path`` as a decoded RGB PIL image; a truncated or unreadable file raises
+    """The image at ``path`` as a decoded RGB PIL image, upright as it displays (EXIF orientation applied: a
+    phone photo stored rotated with Orientation = 6 comes back upright); a truncated or unreadable file raises
     :class:`DamagedImageError` naming the file and ``fix``."""
     try:
         with Image.open(path) as im:
-            return im.convert("RGB")  # convert() decodes the whole file: truncation surfaces here
+            # decodes the whole file (transposed or copied, then converted): truncation surfaces here
+            return ImageOps.exif_transpose(im).convert("RGB")
     except (OSError, SyntaxError, ValueError) as err:
         raise DamagedImageError(f"cannot read image {path} ({type(err).__name__}: {err}); the file is damaged "
                                 f"or truncated: {fix}") from None
@@ -205,12 +207,10 @@ def _aligned(name: str, hw: tuple[int, int], base: Path) -> dict:
                                               hw)
         images[i] = face.transpose(2, 0, 1)
     data = {"images": images, "landmarks": out_marks, "method": marks["method"], "paths": paths}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    os.close(fd)
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, images=images, landmarks=out_marks, method=marks["method"],
-                            paths=np.array(paths))
-    os.replace(tmp, path)  # atomic: an interrupted build leaves no half-written cache
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=images, landmarks=out_marks, method=marks["method"], paths=np.array(paths))
+    atomic_write_bytes(path, buffer.getvalue())  # an interrupted build leaves no half-written cache; a read-only
+    # cache is named with OCCFACE_CACHE
     data["seconds"], data["cached"] = time.perf_counter() - start, False
     return data
 

@@ -13,7 +13,8 @@ Placements
     ``semantic``: anchored on the five landmarks (glasses on the eye line scaled to the inter-ocular
     distance, masks and scarves over nose, mouth and chin; RLA, OA-GAN). ``random``: FROM Alg. 1, the
     template at its natural size times S, centred on any pixel, spilling over the border. ``region``: the
-    template stretched over one of FROM's nine regions.
+    template stretched over one of FROM's nine regions. ``eyes`` (blocks only): the block centred between the
+    two eyes, where ID-GAN's Fig. 4 puts it.
 
 Every image gets one similarity (scale, rotation, translation) into one ``affine_grid``/``grid_sample``
 call per template (no Python loop per image); masks are the pasted alpha thresholded at 0.5, and the
@@ -35,13 +36,14 @@ from .geometry import FROM_REGIONS, face_frame, rect_corners_box, semantic_place
 from .patterns import pattern_labels, proximate_patterns
 from .templates import KINDS, occluder_root, template_bank, template_names
 
-__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion", "occlude",
-           "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
+__all__ = ["KINDS", "GEOMETRIC", "PLACEMENTS", "BLOCK_PLACEMENTS", "FROM_REGIONS", "RLA_CATEGORIES", "Occlusion",
+           "occlude", "proximate_patterns", "pattern_labels", "template_names", "region_boxes"]
 
 RECTANGLES = ("block_black", "block_white", "block_noise")
 RLA_CATEGORIES = ("rla_quarter", "rla_left_half", "rla_right_half", "rla_upper", "rla_lower")
 GEOMETRIC = RECTANGLES + FROM_REGIONS + RLA_CATEGORIES
 PLACEMENTS = ("semantic", "random", "region")
+BLOCK_PLACEMENTS = ("eyes",)  # for the geometric kinds only: ID-GAN Fig. 4's block over the eyes
 _CHUNK = 128  # images per window group: keeps each pass in cache
 ID_GAN_BLOCK = 48 / 128  # ID-GAN Sec. 4: 48x48 white blocks on 128x128 faces
 
@@ -71,8 +73,10 @@ def _check(images: torch.Tensor, kind: str, scale: float, placement: str, templa
         raise ValueError(f"scale must be a positive number (FROM's S, e.g. 1.0, 2.0, 3.0), got {scale!r}")
     if not isinstance(rotation, (int, float, np.integer, np.floating)) or not math.isfinite(rotation):
         raise ValueError(f"rotation must be a finite number of degrees (OA-GAN uses 15), got {rotation!r}")
-    if placement not in PLACEMENTS:
-        raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS}")
+    if placement not in PLACEMENTS + BLOCK_PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}; use one of {PLACEMENTS + BLOCK_PLACEMENTS}")
+    if placement in BLOCK_PLACEMENTS and kind in KINDS:
+        raise ValueError(f"placement 'eyes' centres a block on the eyes; use it with {RECTANGLES}, not {kind!r}")
     if templates not in ("train", "test", "all"):
         raise ValueError(f"templates must be 'train', 'test' or 'all', got {templates!r}")
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] != 3:
@@ -205,6 +209,8 @@ def _place(kind: str, placement: str, scale: float, lm: torch.Tensor, hw: tuple[
             x0 = (u.xy[:, 0] * (w - side + 1).clamp_min(1)).floor()
             y0 = (u.xy[:, 1] * (h - side + 1).clamp_min(1)).floor()
             return _Placement(torch.stack([x0 + side / 2, y0 + side / 2], 1), side, side, angle)
+        if placement == "eyes":  # ID-GAN Fig. 4: the block over both eyes, centred between them
+            return _Placement(lm[:, :2].mean(1), side, side, angle)
         # semantic: centred on one facial landmark (an eye, the nose or a mouth corner)
         return _Placement(lm[torch.arange(n), (u.region * 5).long().clamp_max(4)], side, side, angle)
     side = torch.where(u.side < 0.5, -1.0, 1.0)

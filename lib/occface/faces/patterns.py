@@ -24,11 +24,15 @@ def _pattern_cells(k: int) -> np.ndarray:
                     dtype=np.int64)
 
 
+MAX_K = 16  # 18,497 patterns of 16 x 16 cells: 4.7 MB
+
+
 def proximate_patterns(K: int) -> torch.Tensor:
     """FROM Sec. 3.4.1: all rectangles of adjacent m x n blocks on a K x K grid, index 0 = clean.
-    Returns (P,K,K) bool with P = (K(K+1)/2)^2 + 1 (101 for K=4, 226 for K=5)."""
-    if not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K must be a positive int (FROM uses 4 or 5), got {K!r}")
+    Returns (P,K,K) bool with P = (K(K+1)/2)^2 + 1 (101 for K=4, 226 for K=5). K is at most ``MAX_K``: the
+    patterns grow as K^6 bytes (K=100 would ask for 255 GB)."""
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K <= MAX_K:
+        raise ValueError(f"K must be an integer from 1 to {MAX_K} (FROM uses 4 or 5), got {K!r}")
     cells = _pattern_cells(int(K))
     out = torch.zeros(len(cells) + 1, K, K, dtype=torch.bool)
     for i, (r0, c0, r1, c1) in enumerate(cells, start=1):  # loop over patterns (<= a few hundred), once

@@ -2,15 +2,14 @@
 warp puts them on the project's template (the pipeline ``scripts/compute_landmarks.py`` ran for LFW).
 
 A photo whose face is not detected is aligned from a fixed central box (the fallback LFW also uses) and
-counted, so every report can say how many faces were not detected. Aligned crops are cached, keyed on the
-photos' names, sizes and modification times.
+counted, so every report can say how many faces were not detected. Photos are read upright (their EXIF
+orientation applied). Aligned crops are cached, keyed on the photos' names, sizes and modification times.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..paths import cache_dir
+from ..results import atomic_write_bytes
 from .align import DETECTED, LandmarkDetector, as_hw
 from .data import CACHE_VERSION, read_rgb, source_fingerprint, warp_to_template
 
@@ -57,7 +57,8 @@ def align_photos(files: Sequence[str | Path], size: int | tuple[int, int] = 64) 
     """Detect, landmark and align every photo in ``files`` at ``size`` (cached)."""
     files = [Path(f) for f in files]
     hw = as_hw(size)
-    digest = hashlib.sha256(f"{CACHE_VERSION}:{hw}:{[str(f.resolve()) for f in files]}".encode())
+    # "upright": photos are read with their EXIF orientation applied (crops cached before that are not reused)
+    digest = hashlib.sha256(f"{CACHE_VERSION}:upright:{hw}:{[str(f.resolve()) for f in files]}".encode())
     digest.update(source_fingerprint(files))
     path = cache_dir("photos") / f"photos_{hw[0]}x{hw[1]}_{digest.hexdigest()[:20]}.npz"
     if path.exists():
@@ -65,10 +66,8 @@ def align_photos(files: Sequence[str | Path], size: int | tuple[int, int] = 64) 
             data = {k: z[k] for k in ("images", "landmarks", "detected")}
     else:
         data = _align(files, hw)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **data)
-        os.replace(tmp, path)  # atomic: an interrupted run leaves no half-written cache
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **data)
+        atomic_write_bytes(path, buffer.getvalue())  # an interrupted run leaves no half-written cache
     return AlignedPhotos(torch.from_numpy(data["images"]).float().div_(255), torch.from_numpy(data["landmarks"]),
                          data["detected"])

@@ -171,9 +171,4 @@ class LightCNN9(nn.Module):
         return self.bn(self.fc(self.dropout(self.features(x).flatten(1))))
 
 
-def lresnet_blocks(profile_name: str) -> tuple[int, int, int, int]:
-    """Residual blocks per stage by profile: LResNet50E-IR's (3, 4, 14, 3) only at ``full``."""
-    return {"quick": (1, 1, 1, 1), "default": (1, 2, 2, 1)}.get(profile_name, (3, 4, 14, 3))
-
-
-__all__ = ["IRBlock", "LResNetIR", "MFM", "LightCNN9", "lresnet_blocks"]
+__all__ = ["IRBlock", "LResNetIR", "MFM", "LightCNN9"]

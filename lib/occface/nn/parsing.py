@@ -24,12 +24,11 @@ from torch import nn
 
 from .blocks import conv_norm_act
 from ..paths import cache_dir
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, ProfileConfig
 from ..faces.align import model_path, template
 
 CLASSES = ("background", "skin", "left_brow", "right_brow", "left_eye", "right_eye", "nose", "upper_lip",
            "lower_lip", "inner_mouth")  # "left" = the image's left, as occface.faces.align
-GFC_CLASSES = 11  # GFC's parser: Helen's 11 labels = ours + hair (merged into background here)
 PREDICTOR_SIZE = 128  # dlib's predictor sees faces upsampled to at least this side (its training faces are large)
 CACHE_VERSION = "lm68-v1"
 PARSER_VERSION = "parser-v3"  # bump when the parser or its training changes (checkpoint key)
@@ -129,13 +128,18 @@ def parsing_labels(lm: torch.Tensor, size: int) -> torch.Tensor:
     return labels
 
 
-def colorize(labels: torch.Tensor) -> torch.Tensor:
-    """(N,S,S) labels -> (N,3,S,S) RGB in [0,1] (matplotlib's tab10, one colour per class)."""
+def palette() -> torch.Tensor:
+    """(classes, 3) RGB: matplotlib's tab10, one colour per class, background black."""
     import matplotlib
 
-    palette = torch.tensor(matplotlib.colormaps["tab10"].colors, dtype=torch.float32)[: len(CLASSES)]
-    palette[0] = 0.0  # background black
-    return palette[labels].permute(0, 3, 1, 2)
+    colours = torch.tensor(matplotlib.colormaps["tab10"].colors, dtype=torch.float32)[: len(CLASSES)]
+    colours[0] = 0.0
+    return colours
+
+
+def colorize(labels: torch.Tensor) -> torch.Tensor:
+    """(N,S,S) labels -> (N,3,S,S) RGB in [0,1], coloured by :func:`palette`."""
+    return palette()[labels].permute(0, 3, 1, 2)
 
 
 # ## 3. The parser
@@ -163,7 +167,7 @@ class FaceParser(nn.Module):
 
 
 @dataclass
-class ParserConfig:
+class ParserConfig(ProfileConfig):
     """Training of the parser on LFW training identities' landmark-polygon labels."""
     profile: str
     image_size: int
@@ -175,17 +179,12 @@ class ParserConfig:
     heldout_images: int = 200  # LFW test-split faces for parser_accuracy
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> ParserConfig:
-        p = get_profile(profile)
-        return cls(p.name, p.image_size, seed=seed, **PER_PROFILE[p.name])
-
-
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=8, steps=200, batch=16, lr=5e-3, max_train_images=1000),
-    "default": dict(width=16, steps=600, batch=32, lr=2e-3, max_train_images=4000),
-    "full": dict(width=32, steps=6000, batch=32, lr=1e-3, max_train_images=0),
-}
+    SHARED = {"profile": "name", "image_size": "image_size"}
+    PER_PROFILE = {
+        "quick": dict(width=8, steps=200, batch=16, lr=5e-3, max_train_images=1000),
+        "default": dict(width=16, steps=600, batch=32, lr=2e-3, max_train_images=4000),
+        "full": dict(width=32, steps=6000, batch=32, lr=1e-3, max_train_images=0),
+    }
 
 
 @dataclass
@@ -247,7 +246,7 @@ def train_parser(cfg: ParserConfig) -> TrainedParser:
 
 def frozen_parser(profile: str | Profile, seed: int = 0) -> FaceParser:
     """The trained parser of ``profile``, in eval mode with no trainable parameters."""
-    model = train_parser(ParserConfig.for_profile(profile, seed)).model.eval()
+    model = train_parser(ParserConfig.for_profile(profile, seed=seed)).model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -273,6 +272,13 @@ def parsing_figure(parser: nn.Module, images: torch.Tensor, labels: torch.Tensor
     """Held-out faces, their landmark-polygon labels and the parser's parsing (a matplotlib figure)."""
     from ..plots import image_grid
 
+    from matplotlib.patches import Patch
+
     images, labels = images[:n], labels[:n]
-    return image_grid({"face": images, "landmark polygons": colorize(labels),
-                       "parser": colorize(parse(parser, images))})
+    fig = image_grid({"face": images, "landmark polygons": colorize(labels),
+                      "parser": colorize(parse(parser, images))},
+                     title="Face parser on held-out faces: its labels (landmark polygons) and its output")
+    key = [Patch(facecolor=c.tolist(), edgecolor="0.5", label=name.replace("_", " "))
+           for name, c in zip(CLASSES, palette())]
+    fig.legend(handles=key, loc="lower center", ncol=5, fontsize=6, frameon=False, bbox_to_anchor=(0.5, -0.08))
+    return fig

@@ -31,9 +31,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from ..eval.real import real_sets  # the notebook calls benchmark.real_sets
+from ..eval.real import real_sets, user_note  # the notebook calls benchmark.real_sets
 from ..faces.occlusion import KINDS
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, ProfileConfig, get_profile
 from ..results import Cell
 from ..tables import Table
 from ..eval import protocols
@@ -52,7 +52,7 @@ def occlusion(kind: str, size: str) -> dict:
 
 
 @dataclass(frozen=True)
-class Budget:
+class Budget(ProfileConfig):
     """How much of the held-out data each measurement uses (the profiles differ only here)."""
     kinds: tuple[str, ...]      # occluder kinds of the grid
     pairs: int                  # View-2 pairs per kind at the leaderboard size, dlib (x2: each image occluded)
@@ -73,24 +73,19 @@ class Budget:
         if any(int(v) < 1 for v in counts.values()):  # 0 would mean "the profile's default" to the protocols
             raise ValueError(f"every Budget count must be at least 1, got {counts}")
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile) -> "Budget":
-        return BUDGETS[get_profile(profile).name]
-
-
-# quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
-# default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method; scoring measured 30-36 s a
-# row (the occluded reference and an identity restorer, one thread on the shared 2-core machine), so ~8 min
-# for 15 rows, plus the methods' own time: CoopNets' 100 Langevin steps at ~4 faces/s (~13 min), PM at ~22
-# faces/s (~2.5 min), the networks well under a minute each; about 30 min with cached checkpoints.
-BUDGETS: dict[str, Budget] = {
-    "quick": Budget(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
-                    probes=1, quality_faces=32, speed_faces=32, real_people=40),
-    "default": Budget(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
-                      quality_faces=50, speed_faces=64),
-    "full": Budget(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
-                   quality_faces=1000, speed_faces=1024),
-}
+    # quick: two kinds (upper and lower face), a handful of pairs: about 80 s of CPU with cached models.
+    # default: ~3,150 restorations and ~2,500 dlib + 180 FaceNet embeddings per method; scoring measured 30-36 s
+    # a row (the occluded reference and an identity restorer, one thread on the shared 2-core machine), so ~8 min
+    # for 15 rows, plus the methods' own time: CoopNets' 100 Langevin steps at ~4 faces/s (~13 min), PM at ~22
+    # faces/s (~2.5 min), the networks well under a minute each; about 30 min with cached checkpoints.
+    PER_PROFILE = {
+        "quick": dict(kinds=("sunglasses", "mouth_mask"), pairs=8, curve_pairs=4, facenet_pairs=4, people=10,
+                      probes=1, quality_faces=32, speed_faces=32, real_people=40),
+        "default": dict(kinds=KINDS, pairs=60, curve_pairs=20, facenet_pairs=10, people=10, probes=2,
+                        quality_faces=50, speed_faces=64),
+        "full": dict(kinds=KINDS, pairs=1000, curve_pairs=300, facenet_pairs=300, people=100, probes=5,
+                     quality_faces=1000, speed_faces=1024),
+    }
 
 
 # --------------------------------------------------------------------------------------------- contestants
@@ -126,17 +121,22 @@ class Contestant:
         return self.role in ("restorer", "inpainter")
 
 
+# variants ranked beside their paper's method: RLA's mask-supervised detector (beyond the paper) against RLA's own
+RANKED_VARIANTS = ("rla-supervised",)
+
+
 def method_names(include_variants: bool = False) -> list[str]:
     """Every registered de-occlusion method (``registry.available()``, so a newly registered one such as GFC
     is picked up), without the "occluded" pass-through (a reference row here) and, unless asked, without a
     paper's ablation variants: a name that extends another registered name ("fsg-gan-official",
-    "id-gan-woid") is that method's variant."""
+    "id-gan-woid") is that method's variant, except the :data:`RANKED_VARIANTS`."""
     from .. import methods as registry
 
     names = [n for n in registry.available() if n != "occluded"]
     if include_variants:
         return names
-    return [n for n in names if not any(n.startswith(other + "-") for other in names if other != n)]
+    return [n for n in names if n in RANKED_VARIANTS
+            or not any(n.startswith(other + "-") for other in names if other != n)]
 
 
 def load_contestants(profile: str | Profile, names: Sequence[str] | None = None, with_from: bool = True,
@@ -257,6 +257,7 @@ class Scores:
     facenet: dict[str, dict] = field(default_factory=dict)
     quality: dict[str, dict] = field(default_factory=dict)
     identification: dict[str, dict] = field(default_factory=dict)
+    clean_input: dict = field(default_factory=dict)  # restorers: ``protocols.clean_input_quality``
     faces_per_second: float | None = None
     seconds: float = 0.0
 
@@ -316,6 +317,11 @@ def evaluate(c: Contestant, profile: str | Profile, budget: Budget, facenet: Cal
                 s.facenet[kind] = protocols.verification(p, occlusion=occ, max_pairs=budget.facenet_pairs,
                                                          embed=facenet, **ver, **act)
         s.identification[kind] = protocols.identification(p, occlusion=occ, **ident)
+    if c.role == "restorer":  # a blind de-occluder should leave a clean face alone
+        from .compare import mask_predictor
+
+        s.clean_input = protocols.clean_input_quality(c.fn, p, seed=seed, max_images=budget.quality_faces,
+                                                      predict_mask=mask_predictor(c.fn)[0])
     s.seconds = time.perf_counter() - started
     return s
 
@@ -358,7 +364,20 @@ def _quality_key(s: Scores, metric: str) -> str | None:
     return metric if s.role in ("restorer", "inpainter") else None
 
 
-COLUMNS = ("needs mask", "PSNR", "SSIM", "dlib accuracy", "dlib EER", "FaceNet accuracy", "FaceNet EER",
+def _clean_input_columns(clean_input: dict) -> dict[str, tuple]:
+    """PSNR of a blind restorer's output against the clean face it was given, and the share of that face its
+    mask marks as occluded (where it predicts one)."""
+    row = {}
+    if "psnr_clean_input" in clean_input:
+        row["PSNR on clean input"] = (clean_input["psnr_clean_input"], *clean_input["psnr_clean_input_ci"])
+    if "predicted_area_clean" in clean_input:
+        lo, hi = clean_input["predicted_area_clean_ci"]
+        row["mask area on clean"] = (100 * clean_input["predicted_area_clean"], 100 * lo, 100 * hi)
+    return row
+
+
+COLUMNS = ("needs mask", "PSNR", "hole PSNR", "SSIM", "PSNR on clean input", "mask area on clean", "dlib accuracy",
+           "dlib EER", "FaceNet accuracy", "FaceNet EER",
            "own-features accuracy", "own-features EER", "rank-1", "faces/s")
 
 
@@ -369,10 +388,11 @@ def summary(s: Scores, size: str = LEADERBOARD_SIZE) -> dict[str, tuple[float, f
     row: dict[str, tuple] = {}
     if s.role != "reference":
         row["needs mask"] = (float(s.needs_mask), None, None)
-    for metric in ("psnr", "ssim"):
+    for metric, column in (("psnr", "PSNR"), ("psnr_hole", "hole PSNR"), ("ssim", "SSIM")):
         key = _quality_key(s, metric)
-        if key and s.quality:
-            row[metric.upper()] = _macro(s.quality.values(), key, scale=1.0)
+        if key and s.quality and all(key in q for q in s.quality.values()):
+            row[column] = _macro(s.quality.values(), key, scale=1.0)
+    row.update(_clean_input_columns(s.clean_input))
     prefix = "own-features" if s.role == "recognizer" else "dlib"
     if at_size:
         row[f"{prefix} accuracy"] = _macro(at_size, "accuracy")
@@ -387,7 +407,8 @@ def summary(s: Scores, size: str = LEADERBOARD_SIZE) -> dict[str, tuple[float, f
     return {k: v for k, v in row.items() if v is not None}
 
 
-UNITS = {"needs mask": "1 = yes", "PSNR": "dB", "SSIM": "", "faces/s": "faces/s"}
+UNITS = {"needs mask": "1 = yes", "PSNR": "dB", "hole PSNR": "dB", "SSIM": "", "PSNR on clean input": "dB",
+         "mask area on clean": "% of the face", "faces/s": "faces/s"}
 
 
 def ranking(scores: Sequence[Scores]) -> list[Scores]:
@@ -417,7 +438,12 @@ def leaderboard(scores: Sequence[Scores], budget: Budget, profile: str | Profile
         f"Verification: {budget.pairs} View-2 pairs per kind (dlib) and {budget.facenet_pairs} (FaceNet), each "
         "image of a pair occluded in turn; EER and 10-fold accuracy. Rank-1: one clean gallery image and "
         f"{budget.probes} occluded probe(s) per person, {budget.people} people, 5 gallery draws, dlib. "
-        f"PSNR / SSIM on {budget.quality_faces} faces per kind.",
+        f"PSNR / SSIM on {budget.quality_faces} faces per kind; hole PSNR: PSNR inside the occluder's mask only "
+        "(where removal happens; the occluded row: the occluder itself).",
+        f"Blind restorers on {budget.quality_faces} clean faces: PSNR on clean input = PSNR of the output against "
+        "the clean face it was given (a de-occluder should leave it alone; an untouched face, infinite PSNR, is "
+        "left out of the mean); mask area on clean = % of the face its predicted mask (> 0.5) marks occluded, "
+        "for methods that predict one (OA-GAN's 1 - M, RLA's S^det).",
         "Intervals: the mean over kinds of each kind's 95 % bootstrap bounds (pairs or faces resampled), at least "
         "about as wide as an interval of the mean itself (conservative). Rank-1: +- s.d. over the gallery draws.",
         "needs mask = 1: an inpainter, given the true occluder mask at test time (an advantage the restorers do "
@@ -555,7 +581,8 @@ def key_numbers(scores: Sequence[Scores], digits: int = 1) -> list[str]:
         row = summary(s)
         parts = []
         for col, d in (("dlib accuracy", digits), ("dlib EER", digits), ("own-features accuracy", digits),
-                       ("FaceNet accuracy", digits), ("rank-1", digits), ("PSNR", 1), ("SSIM", 2)):
+                       ("FaceNet accuracy", digits), ("rank-1", digits), ("PSNR", 1), ("hole PSNR", 1),
+                       ("SSIM", 2)):
             if col in row:
                 parts.append(f"{col} {row[col][0]:.{d}f}")
         lines.append(f"{s.name:>12}: " + ", ".join(parts))
@@ -623,13 +650,12 @@ def real_occlusion_table(contestants: Sequence[Contestant], sets: dict, predict_
                         f"labels), against {len(d.clean)} photos of the same people flagged with no natural "
                         f"occlusion ({d.undetected} faces not detected, aligned from the central box).")
     if "user" in sets:
-        notes.append(f"own folder: OCCFACE_REAL_OCCLUSIONS ({len(sets['user'].occluded)} occluded, "
-                     f"{len(sets['user'].clean)} clean photos).")
+        notes.append(f"own folder: {user_note(sets['user'])}")
     return Table("real_occlusions", cells, "EER (%) on real occlusions, every method (dlib; FROM: its own features)",
                  notes, 1)
 
 
-__all__ = ["SIZES", "Budget", "BUDGETS", "Contestant", "Scores", "method_names", "load_contestants",
+__all__ = ["SIZES", "Budget", "Contestant", "Scores", "method_names", "load_contestants",
            "from_contestant", "memoized", "TrueMaskRestorer", "faces_per_second", "evaluate", "timing_faces",
            "summary", "ranking", "leaderboard", "grid_table", "areas", "kind_accuracy", "best_per_kind",
            "accuracy_vs_area", "kind_heatmap", "display_frame", "key_numbers", "real_sets",

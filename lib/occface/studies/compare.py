@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -31,6 +31,49 @@ def load_methods(names: Sequence[str], profile: str | Profile) -> tuple[dict, di
         fn = registry.inpainter(name, profile) if m.kind == "inpainter" else registry.restorer(name, profile)
         methods[name], seconds[name] = (m.kind, fn), time.perf_counter() - started
     return methods, seconds
+
+
+def mask_predictor(fn: Callable) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, str]:
+    """The mask a registered restorer computes on its way, where it exposes one: OA-GAN's generator has
+    ``predict_mask`` (1 - M, Eq. 1); RLA's ``restore`` can return its detection channel S^det (Eq. 13).
+    The registry's wrappers (``Checked``: the input check; ``Trained``: model + training history) are looked
+    through."""
+    from ..registry import unwrap
+
+    fn = unwrap(fn)
+    owner = getattr(fn, "__self__", None)
+    if callable(getattr(owner, "predict_mask", None)):
+        return owner.predict_mask, f"{type(owner).__name__}.predict_mask"
+    from ..papers.rla.model import RLA
+
+    if isinstance(owner, RLA):
+        return (lambda images: owner.restore(images, channel="scores")[:, :1]), "RLA detection scores S^det"
+    return None, ""
+
+
+def clean_input_table(profile: str | Profile, restorers: dict[str, Callable[[torch.Tensor], torch.Tensor]],
+                      max_images: int | None = None, seed: int = 0) -> Table:
+    """Blind restorers given clean held-out faces (``eval.protocols.clean_input_quality``): PSNR of the output
+    against the clean input (a de-occluder should leave it alone) and, for those that predict a mask
+    (:func:`mask_predictor`), the % of the face it marks occluded; 95 % bootstrap intervals over the faces."""
+    from ..eval.protocols import clean_input_quality
+
+    cells = []
+    for name, fn in restorers.items():
+        q = clean_input_quality(fn, profile, seed=seed, max_images=max_images, predict_mask=mask_predictor(fn)[0])
+        cells.append(Cell(name, "PSNR on clean input", q["psnr_clean_input"], unit="dB",
+                          ci_low=q["psnr_clean_input_ci"][0], ci_high=q["psnr_clean_input_ci"][1]))
+        if "predicted_area_clean" in q:
+            low, high = q["predicted_area_clean_ci"]
+            cells.append(Cell(name, "mask area on clean", 100 * q["predicted_area_clean"], unit="% of the face",
+                              ci_low=100 * low, ci_high=100 * high))
+        else:
+            cells.append(Cell(name, "mask area on clean", None, unit="% of the face"))
+    return Table("clean_input", cells, "Blind restorers on clean faces: PSNR against the input and the predicted "
+                 "mask's area (ours; no paper counterpart)", [
+                     f"{q['images']} held-out LFW test faces, no occluder; a face returned unchanged (infinite "
+                     "PSNR) is counted apart, not averaged", "mask area: pixels of the method's own occlusion "
+                     "mask above 0.5 (OA-GAN's 1 - M, RLA's S^det); empty for methods without one"], digits=2)
 
 
 def _apply(kind: str, fn, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -115,7 +158,7 @@ def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
         raise ValueError("none of the methods kept a training history (registry.Trained.history); nothing to plot")
     cols = min(columns, len(histories))
     rows = math.ceil(len(histories) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
     for ax, (name, history) in zip(axes.flat, histories.items()):
         series = {k: np.asarray(v, dtype=float) for k, v in history.items() if np.any(np.asarray(v) != 0)}
         total = max(len(v) for v in series.values())
@@ -128,7 +171,8 @@ def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("step", fontsize=6)
         ax.tick_params(which="both", labelsize=6)
-        ax.legend(fontsize=5, frameon=False, loc="best")
+        # below the panel, never on the curves
+        ax.legend(fontsize=5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
     for ax in list(axes.flat)[len(histories):]:
         ax.axis("off")
     fig.tight_layout()

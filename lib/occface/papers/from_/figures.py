@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...eval import metrics as M
+from ...eval import metrics
 from ...faces.data import load_faces
 from ...faces.occlusion import proximate_patterns
 from ...faces.pairs import occlude_mixed
@@ -49,8 +49,12 @@ def fig9(exp: FROMExperiment):
     labels = np.searchsorted(people, faces.identity.numpy()[idx])
     names = [faces.names[p].replace("_", " ") for p in people]
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
-    for ax, m in zip(axes, MAIN):
-        M.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m)
+    for k, (ax, m) in enumerate(zip(axes, MAIN)):
+        metrics.tsne_figure(exp.model(m).embed(images), labels, names=names, seed=exp.seed, ax=ax, title=m,
+                            legend=k == len(MAIN) - 1)  # one legend, right of the last panel
+    fig.suptitle("t-SNE of occluded held-out faces (Occ-LFW-2.0), one colour per person: tighter clusters = "
+                 "features that ignore the occluder")
+    fig.tight_layout()
     return fig
 
 
@@ -67,18 +71,19 @@ def fig12(exp: FROMExperiment) -> tuple[Table, object]:
                                     "trained and tested with all nine kinds.",
                                     "Groups: R1 book, cup, eye mask; R2 eyeglasses, hand, face mask; R3 phone, "
                                     "scarf, sunglasses (alphabetical, as the paper)."])
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.6, 3.8))
     x = np.arange(len(GROUPS))
     ax.bar(x, [rows[g]["Unseen"] for g in GROUPS], width=0.5, label="Unseen", color="tab:blue")
     ax.plot(x, [rows[g]["All"] for g in GROUPS], "o", color="tab:orange", label="All", markersize=9)
-    ax.set_xticks(x, [f"{g}: trained on\n{', '.join(k.replace('_', ' ') for k in GROUPS[g])}" for g in GROUPS],
+    ax.set_xticks(x, [f"{g}: trained on\n" + "\n".join(k.replace("_", " ") for k in GROUPS[g]) for g in GROUPS],
                   fontsize=7)
     lo = max(0, min(min(r.values()) for r in rows.values()) - 5)
     ax.set_ylim(lo, 100)
     ax.set_ylabel(f"verification accuracy (%)\n(axis starts at {lo:.0f}, not 0)" if lo > 0 else
                   "verification accuracy (%)")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title("Fig. 12: generalisation to unseen occluders")
+    fig.tight_layout()
     return table, fig
 
 
@@ -115,4 +120,5 @@ def fig5(exp: FROMExperiment, n: int = 8):
     axes[0, 0].set_ylabel("Occ-LFW-1.5")
     axes[1, 0].set_ylabel("predicted")
     fig.suptitle(f"Fig. 5 style: predicted occlusion patterns (K={K})")
+    fig.tight_layout()  # after the suptitle, so it does not overprint the first row's titles
     return fig

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...profiles import Profile, get_profile
+from ...profiles import ProfileConfig
 
 MASKS = ("none", "3d", "2d", "fc")
 PATTERN_HEADS = ("cls", "reg")
@@ -46,7 +46,7 @@ def num_patterns(K: int) -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class FROMConfig:
+class FROMConfig(ProfileConfig):
     """Everything that shapes a FROM network. ``for_profile`` scales the paper's LResNet50E-IR down."""
     input_size: tuple[int, int] = (112, 96)   # (H, W); the paper aligns faces to 112x96 (Sec. 4.2)
     width: int = 64                            # channels of the first stage (LResNet50E-IR: 64)
@@ -69,14 +69,11 @@ class FROMConfig:
         if self.K < 1 and self.mask != "none":
             raise ValueError("K must be >= 1 for a masked model (K=0 is the Baseline: use mask='none')")
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, **overrides) -> "FROMConfig":
-        """The paper's network for ``full``; narrower and shallower ones for the CPU profiles."""
-        p = get_profile(profile)
-        from ...nn.backbones import lresnet_blocks
-        base = cls(input_size=tuple(p.recog_size), width=p.width, blocks=lresnet_blocks(p.name),
-                   pyramid=4 * p.width, **FROM_PER_PROFILE[p.name])
-        return dataclasses.replace(base, **overrides)
+    # the paper's network for ``full`` (LResNet50E-IR, 512-d, pyramid 4 x width); shallower on the CPU profiles
+    SHARED = {"input_size": "recog_size", "width": "width"}
+    PER_PROFILE = {"quick": dict(blocks=(1, 1, 1, 1), pyramid=32, embedding=64),
+                   "default": dict(blocks=(1, 2, 2, 1), pyramid=64, embedding=128),
+                   "full": dict(blocks=(3, 4, 14, 3), pyramid=256, embedding=512)}
 
     def replace(self, **changes) -> "FROMConfig":
         return dataclasses.replace(self, **changes)
@@ -89,11 +86,6 @@ class FROMConfig:
 # ---------------------------------------------------------------------------------------------------------
 # 3.2-3.3.1  Feature Pyramid Extractor: Eqs. (2) and (3)
 # ---------------------------------------------------------------------------------------------------------
-
-# embedding size per profile: the paper's 512 at full, smaller on the CPU profiles
-FROM_PER_PROFILE: dict[str, dict] = {"quick": dict(embedding=64), "default": dict(embedding=128),
-                                     "full": dict(embedding=512)}
-
 
 def upsample_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``upsample(.)`` of Eqs. 2-3: nearest, x2. Sized to ``like`` so odd maps (e.g. 7 -> 4 -> 7) line up."""

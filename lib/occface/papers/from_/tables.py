@@ -9,6 +9,7 @@ Occluders at test time are the project's unseen-template half (``templates="test
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from collections.abc import Iterable, Sequence
 
@@ -16,12 +17,12 @@ import numpy as np
 import torch
 
 from ...claims import Claim, Estimate
-from ...eval import metrics as M
+from ...eval import metrics
 from ...faces.data import PairFaces, load_faces, load_pair_faces
 from ...faces.occlusion import FROM_REGIONS, KINDS
 from ...faces.pairs import occlude_mixed
 from ...results import Cell
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig
 from ...tables import Table, mean_over_seeds
 from .published import PAPER, THRESHOLDS
 from .train import ALIASES, GROUPS, MAIN, FROMModels
@@ -118,12 +119,12 @@ class FROMExperiment(FROMModels):
     def _scores(self, name: str, condition: str, threshold: float | None) -> tuple[np.ndarray, np.ndarray]:
         a = self._embed(name, "first", self.pairs.first, threshold)
         b = self._embed(name, f"second:{condition}", self.seconds(condition), threshold)
-        return M.cosine_matrix(a, b), self.pairs.same.numpy()
+        return metrics.cosine_matrix(a, b), self.pairs.same.numpy()
 
     def accuracy(self, name: str, condition: str, threshold: float | None = None) -> float:
         """LFW 10-fold verification accuracy (%) with the second face of each pair under ``condition``."""
         sim, same = self._scores(name, condition, threshold)
-        return 100 * M.lfw_accuracy(np.diag(sim), same, self.pairs.fold.numpy()).mean
+        return 100 * metrics.lfw_accuracy(np.diag(sim), same, self.pairs.fold.numpy()).mean
 
     def tar(self, name: str, condition: str, far: float) -> float:
         """TAR (%) at ``far``. Genuine: the same-person pairs; impostors: every (first, second) combination of
@@ -133,21 +134,21 @@ class FROMExperiment(FROMModels):
         people_b = [p.second.split("/")[-2] for p in self.pairs.pairs]
         differ = np.array(people_a)[:, None] != np.array(people_b)[None, :]
         genuine = np.diag(sim)[same]
-        return 100 * float(M.tar_at_far(genuine, sim[differ], far))
+        return 100 * float(metrics.tar_at_far(genuine, sim[differ], far))
 
     def rank1(self, name: str, condition: str) -> float:
         """Rank-1 identification (%) of held-out LFW people (our stand-in for MF1 / Occ-MF1)."""
         g_img, g_lab, _, p_lab = self.gallery_probes
         g = self._embed(name, "gallery", g_img)
         p = self._embed(name, f"probe:{condition}", self.probes(condition))
-        return 100 * M.rank_k((g, g_lab.numpy()), (p, p_lab.numpy()), k=1)
+        return 100 * metrics.rank_k((g, g_lab.numpy()), (p, p_lab.numpy()), k=1)
 
     def accuracy_estimate(self, name: str, condition: str, threshold: float | None = None) -> Estimate:
         """Verification accuracy (%) with its 95 % interval (seeded bootstrap over View-2 pairs of the per-pair
         decisions at the folds' thresholds); the point is the pooled share of right decisions."""
         sim, same = self._scores(name, condition, threshold)
-        correct = M.lfw_accuracy(np.diag(sim), same, self.pairs.fold.numpy()).correct
-        lo, hi = M.mean_interval(correct, seed=self.test_seed)
+        correct = metrics.lfw_accuracy(np.diag(sim), same, self.pairs.fold.numpy()).correct
+        lo, hi = metrics.mean_interval(correct, seed=self.test_seed)
         return Estimate(name, 100 * float(correct.mean()), 100 * lo, 100 * hi)
 
     def rank1_hits(self, name: str, condition: str) -> np.ndarray:
@@ -161,7 +162,7 @@ class FROMExperiment(FROMModels):
         """Occ-MF1 Avg (%) of :meth:`identification_row` with its 95 % interval: each probe's hits averaged
         over S = 1.0, 1.5, 2.0, then a seeded bootstrap over probes."""
         hits = np.mean([self.rank1_hits(name, f"Occ-MF1-{s}") for s in ("1.0", "1.5", "2.0")], axis=0)
-        lo, hi = M.mean_interval(hits, seed=self.test_seed)
+        lo, hi = metrics.mean_interval(hits, seed=self.test_seed)
         return Estimate(name, 100 * float(hits.mean()), 100 * lo, 100 * hi)
 
     def identification_row(self, name: str) -> dict[str, float]:
@@ -247,10 +248,17 @@ class FROMExperiment(FROMModels):
 SEED_TABLES = ("table3", "table4", "table7")  # the ablations whose effects are a point or two
 
 
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """40: training seeds of the seed tables: three at ``default`` and ``full`` (mean ± sd), two at ``quick``
+    (enough to show a spread in class without tripling its training)."""
+    seeds: tuple[int, ...]
+    PER_PROFILE = {"quick": dict(seeds=(0, 1)), "default": dict(seeds=(0, 1, 2)), "full": dict(seeds=(0, 1, 2))}
+
+
 def seeds_for(profile: str | Profile) -> tuple[int, ...]:
-    """Training seeds of the seed tables: three at ``default`` and ``full`` (the issue's mean ± sd), two at
-    ``quick`` (enough to show a spread in class without tripling its training)."""
-    return (0, 1) if get_profile(profile).name == "quick" else (0, 1, 2)
+    """The training seeds of the seed tables at ``profile`` (:class:`Knobs`)."""
+    return Knobs.for_profile(profile).seeds
 
 
 def tables_over_seeds(profile: str | Profile, seeds: Sequence[int], names: Sequence[str] = SEED_TABLES,
@@ -273,7 +281,7 @@ def rank1_hits(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarr
     where = {int(label): i for i, label in enumerate(gallery_labels)}
     if len(where) != len(gallery_labels):
         raise ValueError("rank1_hits expects one gallery image per identity")
-    sim = M.cosine_matrix(probes, gallery)
+    sim = metrics.cosine_matrix(probes, gallery)
     true = sim[np.arange(len(probe_labels)), [where[int(label)] for label in probe_labels]]
     return ((sim > true[:, None]).sum(1) == 0).astype(np.float64)
 

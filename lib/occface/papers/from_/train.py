@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
 
@@ -22,7 +22,7 @@ from ...faces.data import Faces, load_faces
 from ...faces.occlusion import KINDS
 from ...faces.pairs import occlude_mixed, step_generator
 from ...nn.margins import COSFACE, MarginSoftmax
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig, get_profile
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import FROMConfig, FROMNet, from_loss
@@ -35,7 +35,7 @@ MAIN = ("Baseline", "Baseline-Aug", "Baseline-MD", "FROM")
 
 
 @dataclass(frozen=True)
-class FROMRecipe:
+class FROMRecipe(ProfileConfig):
     """Training schedule (Sec. 4.2) scaled to a profile. Every fine-tuned model, main or ablation, gets
     ``finetune_steps``: Tables 3, 4, 7 and 8 compare ablations with FROM itself (K5, lambda 1, 3-D), so a shorter
     schedule for the ablations would confound the ablated choice with training length."""
@@ -51,21 +51,14 @@ class FROMRecipe:
     clean_fraction: float = 1 / 3      # Mix-WebFace: occluded : clean = 2 : 1
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0, **overrides) -> "FROMRecipe":
-        p = get_profile(profile)
-        base = cls(profile=p.name, batch=p.batch, max_train_images=p.max_train_images, seed=seed,
-                   **PER_PROFILE[p.name])
-        return cls(**{**asdict(base), **overrides})
-
-
-# (steps, finetune_steps). CPU budgets (quick <= 5 min, default <= 45 min for all 16 models on
-# 2 shared cores) train shorter than the profile's generic steps; full follows the profile (one GPU).
-PER_PROFILE: dict[str, dict[str, int]] = {
-    "quick": dict(steps=150, finetune_steps=40),
-    "default": dict(steps=600, finetune_steps=200),
-    "full": dict(steps=60000, finetune_steps=20000),
-}
+    SHARED = {"profile": "name", "batch": "batch", "max_train_images": "max_train_images"}
+    # (steps, finetune_steps). CPU budgets (quick <= 5 min, default <= 45 min for all 16 models on
+    # 2 shared cores) train shorter than the profile's generic steps; full follows the profile (one GPU).
+    PER_PROFILE = {
+        "quick": dict(steps=150, finetune_steps=40),
+        "default": dict(steps=600, finetune_steps=200),
+        "full": dict(steps=60000, finetune_steps=20000),
+    }
 
 
 @dataclass(frozen=True)
@@ -110,10 +103,10 @@ def _fit(name: str, model: FROMNet, head: MarginSoftmax, faces: Faces, recipe: F
     n = len(faces.images)
 
     def step_fn(step: int) -> dict[str, float]:
-        g = step_generator(recipe.seed, step)
-        idx = torch.randint(n, (recipe.batch,), generator=g)
+        rng = step_generator(recipe.seed, step)
+        idx = torch.randint(n, (recipe.batch,), generator=rng)
         x = faces.images[idx]
-        flip = torch.rand(recipe.batch, generator=g) < 0.5   # horizontal flips, as the official loader
+        flip = torch.rand(recipe.batch, generator=rng) < 0.5   # horizontal flips, as the official loader
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         target = None
         if occluded:

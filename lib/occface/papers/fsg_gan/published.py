@@ -12,8 +12,6 @@ import math
 
 PSNR_OFFSET_DB = 20 * math.log10(2)  # 6.0206 dB: [-1, 1] with peak 1 -> [0, 1] with peak 1
 
-SETS = ["Set1-CelebA", "Set2-CelebA", "Set1-LFW", "Set2-LFW"]  # Set1: new identities; Set2: + new occluders
-METHODS = ["Occluded image", "Cycle-GAN", "DeepFill", "OA-GAN", "FSG-GAN"]
 
 # Table 2: (PSNR, SSIM) per method and test set, PSNR in the official [-1, 1] convention
 TABLE2: dict[str, dict[str, tuple[float, float]]] = {

@@ -5,7 +5,6 @@ with V frozen; Adam 1e-4, beta = (0.5, 0.999) at ``full``. Each phase is one che
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +14,7 @@ from torch import nn
 from ...faces.occlusion import KINDS, occlude
 from ...faces.pairs import TrainingPairs
 from ...nn.gan import GANSteps
-from ...profiles import Profile, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import (FSGGAN, Generator, LossWeights, StructureVAE, discriminator, discriminator_loss,
@@ -26,7 +25,7 @@ EVAL_FIELDS = ("table_images",)
 
 
 @dataclass
-class FSGConfig:
+class FSGConfig(ProfileConfig):
     """Sizes, schedule and switches; ``full`` is the paper's where it says (128 px, Adam 1e-4, batch 30),
     the smaller profiles shrink widths and schedules (and raise the learning rate to fit their few steps).
 
@@ -58,21 +57,15 @@ class FSGConfig:
     table_images: int = 200      # test faces per Table 2 / Table 4 cell
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0, **overrides) -> FSGConfig:
-        p = get_profile(profile)
-        values = dict(image_size=p.image_size, max_train_images=p.max_train_images) | PER_PROFILE[p.name]
-        return cls(p.name, seed=seed, **(values | overrides))
-
-
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(width=16, z_dim=64, batch=16, vae_batch=32, vae_steps=100, gan_steps=150, lr=1e-3,
-                  identity_rows=2, identity_every=10, max_train_images=1000, table_images=64),
-    "default": dict(width=16, z_dim=128, batch=16, vae_batch=32, vae_steps=500, gan_steps=400, lr=1e-3,
-                    identity_rows=2, identity_every=4, occlusions_per_face=2, table_images=300),
-    "full": dict(width=64, z_dim=512, batch=30, vae_batch=128, vae_steps=30000, gan_steps=60000, lr=1e-4,
-                 occlusions_per_face=2, table_images=2000),
-}
+    SHARED = {"profile": "name", "image_size": "image_size", "max_train_images": "max_train_images"}
+    PER_PROFILE = {
+        "quick": dict(width=16, z_dim=64, batch=16, vae_batch=32, vae_steps=100, gan_steps=150, lr=1e-3,
+                      identity_rows=2, identity_every=10, max_train_images=1000, table_images=64),
+        "default": dict(width=16, z_dim=128, batch=16, vae_batch=32, vae_steps=500, gan_steps=400, lr=1e-3,
+                        identity_rows=2, identity_every=4, occlusions_per_face=2, table_images=300),
+        "full": dict(width=64, z_dim=512, batch=30, vae_batch=128, vae_steps=30000, gan_steps=60000, lr=1e-4,
+                     occlusions_per_face=2, table_images=2000),
+    }
 
 
 def vae_key(cfg: FSGConfig) -> dict:
@@ -139,15 +132,10 @@ class LazyPairs:
         return self.data.batch(step, size, seed)
 
 
-def identity_network() -> nn.Module | None:
-    """F of Eq. 6: FaceNet from ``occface.nn.identity`` (in place of LightCNN); None, with a warning, where
-    that module is not installed yet (L_ip is then left out and the checkpoint says so)."""
-    try:
-        from ...nn.identity import identity_network as build
-    except ModuleNotFoundError:
-        warnings.warn("occface.nn.identity is not available: FSG-GAN trains without L_ip (Eq. 6)",
-                      RuntimeWarning, stacklevel=2)
-        return None
+def identity_network() -> nn.Module:
+    """F of Eq. 6: FaceNet from ``occface.nn.identity`` (in place of LightCNN)."""
+    from ...nn.identity import identity_network as build
+
     return build()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ...eval import metrics as M
+from ...eval import metrics
 from ...profiles import Profile, get_profile
 from ...results import Cell
 from ...tables import Table
@@ -113,7 +113,7 @@ def fig7(profile: str | Profile, people: int, per_person: int, methods: Sequence
         for row, (value, low, high) in scores.items():
             cells.append(Cell(f"silhouette, {row}", method, value, None, "", low, high))
         r, d = scores["R (FaceNet)"], scores["dlib"]
-        M.tsne_figure(r_features[shown], labels[shown], names=names, seed=seed, ax=ax,
+        metrics.tsne_figure(r_features[shown], labels[shown], names=names, seed=seed, ax=ax,
                       title=f"{method}\nsilhouette R {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}], "
                             f"dlib {d[0]:.2f} [{d[1]:.2f}, {d[2]:.2f}]")
         ax.title.set_fontsize(8)

@@ -30,6 +30,7 @@ from ...nn.adversarial import GANLoss
 from ...nn.blocks import conv_norm_act
 from ...nn.discriminators import GlobalLocalCritic
 from ...nn.losses import spatial_discount
+from ...profiles import ProfileConfig
 
 IDENTITY_LOSSES = ("none", "diversity", "triplet", "centre")  # Our-w/oID, Our-wID, Our-tri, Our-cent
 # The paper's lambda_R = 0.0002 was set for VGGFace's identity features (fc7: 4096-D after ReLU, unnormalised),
@@ -41,7 +42,7 @@ OUR_EMBEDDING_NORM = 1.0
 
 # ## Configuration
 @dataclass
-class IDGANConfig:
+class IDGANConfig(ProfileConfig):
     """Network sizes and the loss weights of Sec. IV-A (``full`` = the paper's 128x128)."""
     image_size: int = 128
     width: int = 32             # channels of I's first layer (the paper gives none; DeepFill's cnum)
@@ -53,12 +54,14 @@ class IDGANConfig:
     lambda_dl: float = 300.0    # Eq. 7, Sec. IV-A
     lambda_dg: float = 300.0
     lambda_s: float = 0.05
-    lambda_r: float = 0.0002
+    lambda_r: float = 0.0002    # the paper's; train.PER_PROFILE declares ours (R's gradient share, beyond the paper)
     identity: str = "diversity"  # which identity loss: IDENTITY_LOSSES
     triplet_margin: float = 0.2  # Our-tri: the paper gives none; FaceNet's margin, on unit embeddings
     # R_h = embedding_scale x our embedding, at VGGFace's feature norm, so lambda_R = 2e-4 weighs the R_h terms as
     # in the paper; 1.0 (``paper_scale``) = lambda_R on unit embeddings, where they pull ~1e-7 of L_I's gradient
     embedding_scale: float = VGGFACE_FEATURE_NORM / OUR_EMBEDDING_NORM
+    SHARED = {"image_size": "image_size"}
+    PER_PROFILE = {"quick": {}, "default": {}, "full": {}}  # sizes per profile: IDGANTrainConfig's table
 
     def __post_init__(self):
         if self.identity not in IDENTITY_LOSSES:
@@ -196,17 +199,9 @@ class Recognizer(nn.Module):
         return self.low(images), self.high(images)
 
 
-@torch.no_grad()
-def identity_centres(recognizer: Recognizer, images: Tensor, identity: Tensor, classes: int | None = None,
-                     batch: int = 64) -> Tensor:
-    """Eq. 5: f_id = mean of R_h(Y_i) over the clean training faces of identity id -> (C, D). Plain means of
-    the embeddings, not re-normalised (Eq. 5 is a mean)."""
-    feats = torch.cat([recognizer.high(chunk) for chunk in images.split(batch)])
-    return centres_from_features(feats, identity, classes)
-
-
 def centres_from_features(feats: Tensor, identity: Tensor, classes: int | None = None) -> Tensor:
-    """Eq. 5 on precomputed features (N, D) -> (C, D); a class without images gets a zero centre."""
+    """Eq. 5: f_id = mean of R_h(Y_i) over the clean training faces of identity id, from the features (N, D)
+    -> (C, D); a class without images gets a zero centre. Plain means, not re-normalised (Eq. 5 is a mean)."""
     classes = int(identity.max()) + 1 if classes is None else classes
     sums = torch.zeros(classes, feats.shape[1], dtype=feats.dtype).index_add_(0, identity, feats)
     counts = torch.bincount(identity, minlength=classes).clamp_min(1).to(feats.dtype)
@@ -313,11 +308,14 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
 
 
 def generator_terms(model: IDGAN, parser: nn.Module, recognizer: Recognizer | None, batch: Triplets,
-                    identity_batch: int = 0) -> tuple[dict[str, Tensor], Tensor]:
+                    identity_batch: int = 0, generated: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
     """The terms of Eq. 7 for one batch, and the inpainted faces X. D_g, D_l, S and R all see X, the composite
-    (what the inpainter returns; I's raw output enters only L_I)."""
+    (what the inpainter returns; I's raw output enters only L_I). ``generated``: I's raw output on this batch
+    when the caller holds it (to take each term's gradient on the image, ``train.gradient_norms``)."""
     cfg = model.cfg
-    generated, inpainted = model(batch.occluded, batch.mask)
+    if generated is None:
+        generated = model.inpainter(batch.occluded, batch.mask)
+    inpainted = compose(batch.occluded, generated, batch.mask)
     l_dg, l_dl = adversarial_losses(model.critic, inpainted, hole_boxes(batch.mask))
     terms = {"I": reconstruction_loss(generated, batch.clean, batch.mask, cfg.gamma), "Dl": l_dl, "Dg": l_dg,
              "S": structure_loss(parser, inpainted, batch.clean)}

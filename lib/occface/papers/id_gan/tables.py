@@ -12,7 +12,9 @@ ResNet (independent) and FaceNet, which is also R inside ID-GAN's training (mark
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -20,10 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from ... import registry
-from ...baselines import coopnets, deepfill, gfc, methods  # noqa: F401  (register PM, GFC, CL, CA)
+from ...baselines import coopnets, deepfill, gfc, methods as pm  # noqa: F401  (register PM, GFC, CL, CA)
 from . import registration  # noqa: F401  (registers the Our-* variants)
 from ...nn.identity import substitute_note
-from ...profiles import Profile, get_profile
+from ...profiles import Profile, ProfileConfig, get_profile
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -38,8 +40,31 @@ PANEL: dict[str, str | None] = {"softmax": "softmax", "centre loss": "centerloss
 R_ROW = "FaceNet"  # the recognizer R inside ID-GAN's training (Eq. 6), marked in the table
 # our rows with a counterpart among the paper's: the same loss, or (FaceNet) the same role as R
 PAPER_ROW = {"centre loss": "CenterLoss", "SphereFace": "SphereFace", "ArcFace": "ArcFace", "FaceNet": "VGGFace"}
+PAPER_LAMBDA_R = 0.0002  # Sec. IV-A
 NOTE_DATA = ("LFW only (no CelebA): ID-GAN trained on LFW identities outside View-2 folds 6-10, tested on the "
              "people of folds 6-10; blocks of {m}x{m} on {s}x{s} faces (48x48 on 128x128 in the paper)")
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """50: the columns and sizes of Tables II-III and Fig. 7 (at ``quick`` CL and CA are left out for time;
+    ``None`` = every test face / pair); Fig. 7: people x faces each (default: every held-out person with >= 20)."""
+    table2_methods: tuple[str, ...]
+    table2_images: int | None
+    table3_methods: tuple[str, ...]
+    table3_pairs: int | None
+    tsne_people: int
+    tsne_per_person: int
+    paired_pairs: int | None  # View-2 pairs of the paired Our-wID vs Our-w/oID test (None = all)
+    PER_PROFILE = {
+        "quick": dict(table2_methods=("OCC", "PM", "GFC", "Our-w/oID", "Our-wID"), table2_images=100,
+                      table3_methods=("OCC", "PM", "GFC", "Our-tri", "Our-cent", "Our-w/oID", "Our-wID", "GT"),
+                      table3_pairs=30, tsne_people=8, tsne_per_person=8, paired_pairs=60),
+        "default": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                        table3_pairs=None, tsne_people=37, tsne_per_person=10, paired_pairs=None),
+        "full": dict(table2_methods=TABLE2_METHODS, table2_images=None, table3_methods=TABLE3_METHODS,
+                     table3_pairs=None, tsne_people=37, tsne_per_person=10, paired_pairs=None),
+    }
 
 
 def white_block_mask(images: torch.Tensor, side: int) -> torch.Tensor:
@@ -88,8 +113,13 @@ def table2(profile: str | Profile, methods: Sequence[str] = TABLE2_METHODS, max_
         for metric, unit in (("PSNR", "dB"), ("SSIM", "")):
             value, low, high = ours[metric]
             cells.append(Cell(metric, column, value, published.TABLE2[metric][k], unit, low, high))
+        hole = f"psnr_hole{key}"  # ours, beyond the paper: PSNR inside the block only
+        cells.append(Cell("hole PSNR", column, q[hole], None, "dB", *q[f"{hole}_ci"]))
     return Table("tableII", cells, "Table II: quantitative performance on inpainting results (PSNR / SSIM)",
-                 _notes(p) + ["95 % bootstrap intervals over the faces"], digits=4)
+                 _notes(p) + ["95 % bootstrap intervals over the faces",
+                              "hole PSNR (ours, no paper counterpart): PSNR inside the white block only, where "
+                              "the inpainting happens; whole-image PSNR is mostly the known pixels around it"],
+                 digits=4)
 
 
 def row_label(row: str) -> str:
@@ -175,40 +205,102 @@ def table3(profile: str | Profile, methods: Sequence[str] = TABLE3_METHODS, max_
 
 
 def identity_weight_table(profile: str | Profile, identities: Sequence[str] = ("diversity", "triplet", "centre"),
-                          seed: int = 0) -> Table:
-    """How hard the identity term pulls on I: |grad lambda_R L_R| / |grad L_I| (I's parameters, I at its
-    seeded initialisation, the training batch of step 0) with R_h at the paper's scale (our unit embedding as
-    it is) and at VGGFace's feature norm (``IDGANConfig.embedding_scale``, the value we train with)."""
+                          trained: dict | None = None, seed: int = 0) -> Table:
+    """How hard the identity term pulls on I: |grad lambda_R L_R| / |grad L_I| (``train.identity_share``) on I's
+    output image and on I's parameters, on batches of validation people (training people ID-GAN does not train
+    on), with the paper's weights (lambda_R = 2e-4 on our unit embedding) and with ours (R_h at VGGFace's norm,
+    the declared lambda_R of ``train.PER_PROFILE``), I at its seeded initialisation; ``trained`` (identity ->
+    trained IDGAN) adds the share at the end of training."""
     from .model import VGGFACE_FEATURE_NORM
-    from .train import IDGANTrainConfig, identity_share
+    from .train import IDENTITY_SHARE_TARGET, VALIDATION_BATCHES, IDGANTrainConfig, identity_share
 
     p = get_profile(profile)
     names = {"diversity": "Our-wID (Eq. 6)", "triplet": "Our-tri", "centre": "Our-cent"}
     cells = []
     for identity in identities:
-        cfg = IDGANTrainConfig.for_profile(p, identity=identity, seed=seed)
-        share = identity_share(cfg)
-        cells += [Cell(names[identity], "paper scale (unit embedding)", 1e6 * share["paper scale"], unit="ppm"),
-                  Cell(names[identity], f"R_h x {cfg.model.embedding_scale:g} (ours)", 1e6 * share["ours"],
-                       unit="ppm")]
+        ours = IDGANTrainConfig.for_profile(p, identity=identity, seed=seed)
+        paper = IDGANTrainConfig.for_profile(p, identity=identity, seed=seed, paper_scale=True)
+        paper = dataclasses.replace(paper, model=dataclasses.replace(paper.model, lambda_r=PAPER_LAMBDA_R))
+        settings = [(f"paper (unit R_h, lambda_R {PAPER_LAMBDA_R:g})", paper, None),
+                    (f"ours (R_h x {ours.model.embedding_scale:g}, lambda_R {ours.model.lambda_r:g})", ours, None)]
+        if trained and identity in trained:
+            settings.append(("ours, trained I", ours, trained[identity]))
+        for label, cfg, model in settings:
+            share = identity_share(cfg, model=model)
+            cells += [Cell(names[identity], f"{label}: on I's image", 100 * share["image"], unit="%"),
+                      Cell(names[identity], f"{label}: on I's parameters", 100 * share["parameters"], unit="%")]
+    low, high = IDENTITY_SHARE_TARGET
     return Table("identity_weight", cells, "Identity term's pull on I: gradient norm of lambda_R L_R over that of "
-                 "L_I, in parts per million (ours; no paper counterpart)", [
-                     f"lambda_R = {cfg.model.lambda_r} (the paper's) on every row; R = FaceNet, whose embedding is "
-                     f"L2-normalised, while the paper's VGGFace features are not (norm of order "
-                     f"{VGGFACE_FEATURE_NORM:g}, for which lambda_R was set): we scale R_h by that norm",
-                     "Eq. 6's low-level term (FaceNet's stem features) is not rescaled; the triplet margin is",
-                     f"one batch of {cfg.batch} ({cfg.identity_batch or cfg.batch} seen by R), I at its seeded "
-                     f"initialisation, {p.image_size} px"], digits=2)
+                 "L_I, in % (ours; no paper counterpart)", [
+                     f"target (ours): {100 * low:g}-{100 * high:g} % on I's output image with I at its seeded "
+                     f"initialisation; lambda_R = {ours.model.lambda_r:g} is declared in train.PER_PROFILE from "
+                     "this measurement (train.lambda_r_for_share), the paper's is 2e-4",
+                     "R = FaceNet, whose embedding is L2-normalised, while the paper's VGGFace features are not "
+                     f"(norm of order {VGGFACE_FEATURE_NORM:g}, for which lambda_R was set): ours scales R_h by "
+                     "that norm; Eq. 6's low-level term (FaceNet's stem features) is not rescaled; the triplet "
+                     "margin is",
+                     "on I's parameters the share is far smaller than on its image: L_I's pixel gradients add up "
+                     "coherently in I's weights, R's mostly cancel",
+                     f"{VALIDATION_BATCHES} batches of {ours.batch} faces ({ours.identity_batch or ours.batch} seen "
+                     f"by R) of validation people (LFW training people ID-GAN does not train on, never the test "
+                     f"people), {p.image_size} px"], digits=3)
 
 
-def examples(profile: str | Profile, methods: Sequence[str], n: int = 6, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Fig. 4's rows: held-out faces (GT), the same with a white block (OCC) and each method's inpainting."""
+def paired_table(profile: str | Profile, placements: Sequence[str] = ("random", "eyes"),
+                 rows: Sequence[str] = tuple(PANEL), max_pairs: int | None = None, seed: int = 0,
+                 a: str = "Our-wID", b: str = "Our-w/oID") -> Table:
+    """Our-wID against Our-w/oID on the same pairs and the same blocks, for every recognizer of the panel:
+    verification accuracy of each, their difference with a paired bootstrap 95 % interval (both methods in
+    every resample of View-2 pairs) and the exact McNemar test on the per-pair right/wrong decisions
+    (``eval.metrics.paired_difference``). ``placements``: "random" (Sec. IV-A's test blocks) and "eyes" (the
+    block over the eyes, where the paper's Fig. 4 puts it)."""
+    from ...eval.metrics import paired_difference
+    from ...eval.protocols import verification
+
+    p = get_profile(profile)
+    recognizers = panel(p, rows, seed)
+    embedders = {row: _memo(embed) if embed is not None else None for row, (embed, _) in recognizers.items()}
+    methods = {column: _memo(restorer(column, p)) for column in (a, b)}
+    cells = []
+    for placement in placements:
+        occlusion = dict(kind="block_white", placement=placement)
+        for row, embed in embedders.items():
+            r = {column: verification(p, occlusion=occlusion, restore=fn, embed=embed, seed=seed,
+                                      max_pairs=max_pairs, per_pair=True) for column, fn in methods.items()}
+            test = paired_difference(r[a]["correct"], r[b]["correct"], r[a]["cluster"], seed=seed)
+            label = row_label(row)
+            for column in (a, b):
+                low, high = r[column]["accuracy_ci"]
+                cells.append(Cell(label, f"{placement}: {column}", 100 * r[column]["accuracy"], unit="%",
+                                  ci_low=100 * low, ci_high=100 * high))
+            low, high = test["difference_ci"]
+            cells += [Cell(label, f"{placement}: {a} - {b}", 100 * test["difference"], unit="points",
+                           ci_low=100 * low, ci_high=100 * high),
+                      Cell(label, f"{placement}: only {a} right", test["a_only"], unit="decisions"),
+                      Cell(label, f"{placement}: only {b} right", test["b_only"], unit="decisions"),
+                      Cell(label, f"{placement}: McNemar p", test["p_value"])]
+    m = _block_side(p)
+    return Table("paired_wid", cells, f"{a} vs {b} on the same pairs and blocks, per recognizer: accuracy (%), "
+                 "paired difference (points) and exact McNemar test", _notes(p) + [
+                     "random: the m x m white block at a random position (Sec. IV-A's test set); eyes: the same "
+                     f"block centred between the eyes (the paper's Fig. 4), {m}x{m} px",
+                     "each View-2 pair scored twice (first, then second image occluded), every decision at its "
+                     "fold's threshold; the difference's 95 % interval from a paired bootstrap over pairs (both "
+                     "turns of a pair together); McNemar's exact two-sided p on the discordant decisions "
+                     "(scipy.stats.binomtest), which treats the two turns of a pair as independent",
+                     f"* {R_ROW} is R inside ID-GAN's training: not an independent judge"], digits=3)
+
+
+def examples(profile: str | Profile, methods: Sequence[str], n: int = 6, seed: int = 0,
+             placement: str = "random") -> dict[str, torch.Tensor]:
+    """Fig. 4's rows: held-out faces (GT), the same with a white block (OCC; ``placement`` "random" or "eyes",
+    the paper's Fig. 4) and each method's inpainting."""
     from ...faces.data import load_faces
     from ...faces.occlusion import occlude
 
     p = get_profile(profile)
     faces = load_faces("lfw", size=p.image_size, split="test", max_images=n, seed=seed)
-    occ = occlude(faces.images, seed=seed, **OCCLUSION)
+    occ = occlude(faces.images, seed=seed, landmarks=faces.landmarks, **dict(OCCLUSION, placement=placement))
     rows = {"GT": faces.images, "OCC": occ.images}
     for column in methods:
         fn = restorer(column, p)
@@ -217,25 +309,23 @@ def examples(profile: str | Profile, methods: Sequence[str], n: int = 6, seed: i
     return rows
 
 
-def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
+def claims(table2: Table, table3: Table, fig7: Table | None = None, paired: Table | None = None) -> list:
     """The paper's orderings (``occface.claims``): Our-wID above Our-w/oID in accuracy under each recognizer
     and on the average (the average's interval is the conservative mean of the rows' bounds); Our-wID above PM
     and OCC in average accuracy, and so every other generative method (GFC, CL, CA, our variants); Our-wID's
     PSNR and SSIM above every other inpainter's (Table II); and, with Fig. 7's
-    silhouettes, Our-wID's identity clusters tighter than Our-w/oID's and OCC's ("most aggregation")."""
+    silhouettes, Our-wID's identity clusters tighter than Our-w/oID's and OCC's ("most aggregation"); with
+    :func:`paired_table`, Our-wID above Our-w/oID judged on the paired difference (holds when its interval lies
+    above 0, does not hold when below), per recognizer and block placement."""
     from ...claims import Claim, Estimate, mean_estimate
-
-    def estimate(table: Table, row: str, column: str) -> Estimate:
-        found = [c for c in table.cells if c.row == row and c.column == column]
-        return Estimate.from_cell(found[0]) if found else Estimate(column, None)
 
     rows = [r for r in dict.fromkeys(c.row for c in table3.cells) if r != "Average"]
 
     def average(column: str) -> Estimate:
-        return mean_estimate(column, [estimate(table3, r, column) for r in rows])
+        return mean_estimate(column, [table3.estimate(r, column) for r in rows])
 
-    out = [Claim(f"Our-wID > Our-w/oID ({r} accuracy)", estimate(table3, r, "Our-wID"),
-                 estimate(table3, r, "Our-w/oID"), better="higher") for r in rows]
+    out = [Claim(f"Our-wID > Our-w/oID ({r} accuracy)", table3.estimate(r, "Our-wID"),
+                 table3.estimate(r, "Our-w/oID"), better="higher") for r in rows]
     out += [Claim(f"Our-wID > {o} (average accuracy over the panel)", average("Our-wID"), average(o),
                   better="higher") for o in ("Our-w/oID", "PM", "OCC")]
     scored = [c for c in dict.fromkeys(c.column for c in table3.cells) if average(c).value is not None]
@@ -243,11 +333,29 @@ def claims(table2: Table, table3: Table, fig7: Table | None = None) -> list:
     out += [Claim(f"{g} > {o} (average accuracy over the panel)", average(g), average(o), better="higher")
             for g in generative for o in ("PM", "OCC")]
     others = [c for c in dict.fromkeys(c.column for c in table2.cells) if c not in ("Our-wID", "Our-w/oID")]
-    out += [Claim(f"Our-wID > {o} (Table II {metric})", estimate(table2, metric, "Our-wID"),
-                  estimate(table2, metric, o), better="higher", unit=unit)
+    out += [Claim(f"Our-wID > {o} (Table II {metric})", table2.estimate(metric, "Our-wID"),
+                  table2.estimate(metric, o), better="higher", unit=unit)
             for metric, unit in (("PSNR", "dB"), ("SSIM", "")) for o in others]
+    if paired is not None:
+        out += paired_claims(paired)
     if fig7 is not None:
         for row in dict.fromkeys(c.row for c in fig7.cells):
-            out += [Claim(f"Our-wID > {o} (Fig. 7 {row})", estimate(fig7, row, "Our-wID"), estimate(fig7, row, o),
+            out += [Claim(f"Our-wID > {o} (Fig. 7 {row})", fig7.estimate(row, "Our-wID"), fig7.estimate(row, o),
                           better="higher", unit="") for o in ("Our-w/oID", "OCC")]
+    return out
+
+
+def paired_claims(paired: Table, a: str = "Our-wID", b: str = "Our-w/oID") -> list:
+    """``a`` > ``b`` from :func:`paired_table`'s differences: the paired difference against zero (its interval
+    above 0 holds, below 0 does not hold), one claim per recognizer and placement."""
+    from ...claims import Claim, Estimate
+
+    suffix = f": {a} - {b}"
+    out = []
+    for cell in paired.cells:
+        if cell.column.endswith(suffix):
+            placement = cell.column[: -len(suffix)]
+            difference = Estimate(f"{a} - {b} (points)", cell.ours, cell.ci_low, cell.ci_high)
+            out.append(Claim(f"{a} > {b} (paired, {cell.row}, {placement} block)", difference,
+                             Estimate("no difference", 0.0, 0.0, 0.0), better="higher", unit="points"))
     return out

@@ -43,7 +43,8 @@ def fig14_grid(models: dict[str, TrainedOAGAN], test: TestSet, n: int = 8):
     for column, trained in models.items():
         rows[f"{column}: hole"] = trained.model.predict_mask(x)
         rows[f"{column}: output"] = trained.model.restore(x)
-    return image_grid(rows, fontsize=6)
+    return image_grid(rows, fontsize=6, title="Table IV's ablations on the same test faces: predicted hole (white "
+                      "= occluder) and output")
 
 
 def fig15_grid(models: dict[str, TrainedOAGAN], natural_faces: torch.Tensor, n: int = 8):
@@ -53,4 +54,4 @@ def fig15_grid(models: dict[str, TrainedOAGAN], natural_faces: torch.Tensor, n: 
     for column, trained in models.items():
         rows[f"{column}: hole"] = trained.model.predict_mask(x)
         rows[f"{column}: output"] = trained.model.restore(x)
-    return image_grid(rows, fontsize=6)
+    return image_grid(rows, fontsize=6, title="Training strategies on natural occlusions: predicted hole and output")

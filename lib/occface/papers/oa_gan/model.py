@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ...nn.adversarial import GANLoss, gradient_penalty
 from ...nn.blocks import ResidualBlock, conv_norm_act
 from ...nn.losses import PerceptualStyle, masked_l1, total_variation
+from ...profiles import ProfileConfig
 
 # the ten CelebA attributes of Sec. III-B, in the paper's order (LFW's names: see ``natural.ATTRIBUTES``)
 ATTRIBUTES = ("5_o_Clock_Shadow", "Goatee", "Heavy_Makeup", "Male", "Mustache", "No_Beard", "Pale_Skin",
@@ -37,13 +38,15 @@ ABLATIONS = ("perceptual", "style", "smooth", "mask", "pixel")  # Table IV's row
 
 
 @dataclass(frozen=True)
-class NetConfig:
-    """Network sizes; the defaults are the paper's (Tables I-II at 128x128)."""
+class NetConfig(ProfileConfig):
+    """Network sizes; the defaults are the paper's (Tables I-II at 128x128); a profile gives size and widths."""
     image_size: int = 128
     width: int = 64          # first conv of the generator: 64 channels (Table I)
     res_blocks: int = 6      # "six residual blocks" (text; the garbled Table I row reads 3x); official: 6
     disc_width: int = 64     # first conv of the discriminator: 64 channels (Table II)
     attributes: int = 10     # 0 drops the attribute head (no attribute labels)
+    SHARED = {"image_size": "image_size", "width": "width", "disc_width": "width"}
+    PER_PROFILE = {"quick": {}, "default": {}, "full": {}}
 
 
 # ## 1. Generator (Sec. III-A, Table I)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...eval.metrics import cosine_matrix, mean_interval, psnr, ssim
-from ...profiles import get_profile
+from ...eval.metrics import masked_psnr, mean_interval, psnr, ssim
+from ...eval.protocols import TestSet, identification_rates
+from ...profiles import ProfileConfig, get_profile
 from ...results import Cell
 from ...tables import Table
 from . import natural, published
@@ -24,11 +25,17 @@ from .natural import occlude_rotated
 from .train import OAGANConfig, TrainedOAGAN
 
 BASELINES = {"GFC": "gfc", "GnIpt": "deepfill", "PConv": "pconv", "CSA": "csa"}  # Table III -> registry
-EVAL_IMAGES = {"quick": 64, "default": 600, "full": 3000}
 THRESHOLD = 0.5  # the binarisation of Fig. 10 (c); the paper does not give its threshold
 RANKS = (1, 2, 3, 4, 5)  # Fig. 12
 # Sec. IV-E's recognizer: LightCNN-9 (Wu et al. train it with a plain softmax; ours is occface's cosine softmax)
 FIG12_RECOGNIZER = dict(arch="lightcnn", loss="softmax")
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """30: held-out synthetic test faces (x4 natural ones for Fig. 12) per profile."""
+    eval_images: int
+    PER_PROFILE = {"quick": dict(eval_images=64), "default": dict(eval_images=600), "full": dict(eval_images=3000)}
 
 
 def notes(cfg: OAGANConfig, data_note: str, features: str = "facenet") -> list[str]:
@@ -44,30 +51,25 @@ def notes(cfg: OAGANConfig, data_note: str, features: str = "facenet") -> list[s
             "test: LFW test people with unseen occluder templates (one of nine kinds per face, +-15 degrees)"]
 
 
-@dataclass
-class TestSet:
-    occluded: torch.Tensor
-    clean: torch.Tensor
-    mask: torch.Tensor   # 1 = occluder
-    kinds: list[str]
-
-
 def test_set(size: int, images: int, seed: int = 0) -> TestSet:
     """``images`` LFW test faces at ``size`` with one synthetic occluder each from the test templates."""
     from ...faces.data import load_faces
 
     faces = load_faces("lfw", size=size, split="test", max_images=images, seed=seed)
     occ, mask, kinds = occlude_rotated(faces.images, faces.landmarks, seed=seed + 1, templates="test")
-    return TestSet(occ, faces.images, mask, kinds)
+    return TestSet(occluded=occ, clean=faces.images, mask=mask, kinds=kinds)
 
 
 def score_cells(column: str, restored: torch.Tensor, test: TestSet, paper: dict[str, dict] | None = None,
                 suffix: str = "") -> list[Cell]:
     """PSNR (dB) and SSIM of ``restored`` against the clean test faces, each with a 95 % bootstrap interval over
-    the faces, as rows "PSNR<suffix>" / "SSIM<suffix>" of ``column`` (``paper``: {metric: {column: value}})."""
+    the faces, as rows "PSNR<suffix>" / "SSIM<suffix>" of ``column`` (``paper``: {metric: {column: value}}),
+    and (ours) "hole PSNR<suffix>": PSNR inside the true occluder mask only, where removal happens."""
     cells = []
-    for metric, fn, unit in (("PSNR", psnr, "dB"), ("SSIM", ssim, "")):
+    hole = lambda restored, clean, per_image: masked_psnr(restored, clean, test.mask, per_image=per_image)
+    for metric, fn, unit in (("PSNR", psnr, "dB"), ("SSIM", ssim, ""), ("hole PSNR", hole, "dB")):
         values = fn(restored, test.clean, per_image=True)
+        values = values[~np.isnan(values)]  # a face without occluder pixels has no hole PSNR
         low, high = mean_interval(values)
         cells.append(Cell(metric + suffix, column, float(np.mean(values)),
                           (paper or {}).get(metric, {}).get(column), unit=unit, ci_low=low, ci_high=high))
@@ -75,7 +77,8 @@ def score_cells(column: str, restored: torch.Tensor, test: TestSet, paper: dict[
 
 
 def _missing_cells(column: str, suffix: str = "") -> list[Cell]:
-    return [Cell("PSNR" + suffix, column, None, unit="dB"), Cell("SSIM" + suffix, column, None, unit="")]
+    return [Cell(metric + suffix, column, None, unit=unit)
+            for metric, unit in (("PSNR", "dB"), ("SSIM", ""), ("hole PSNR", "dB"))]
 
 
 def table3(cfg: OAGANConfig, trained: TrainedOAGAN, test: TestSet) -> Table:
@@ -94,12 +97,15 @@ def table3(cfg: OAGANConfig, trained: TrainedOAGAN, test: TestSet) -> Table:
         true_mask += score_cells(column, inpaint(test.occluded, test.mask).clamp(0, 1), test, suffix=" (true mask)")
     cells += score_cells("Proposed", model.restore(test.occluded), test, published.TABLE3)
     true_mask += _missing_cells("Proposed", " (true mask)")
+    cells += score_cells("occluded input", test.occluded, test)  # ours: what removal starts from
     return Table("table3_psnr_ssim", cells + true_mask, "Table III: PSNR (dB) and SSIM, mask-requiring methods "
                  "fed OA-GAN's binarised predicted mask (and, ours, the true mask)",
                  notes(cfg, trained.data_note, trained.features) +
                  [f"mask binarised at {THRESHOLD}; {len(test.clean)} test faces; PSNR/SSIM on [0,1] RGB with 95 % "
                   "bootstrap intervals over the faces", "rows '(true mask)': the same methods given the true "
-                  "synthetic mask (not in the paper); OA-GAN always predicts its own"], digits=3)
+                  "synthetic mask (not in the paper); OA-GAN always predicts its own",
+                  "ours, not in the paper: rows 'hole PSNR' (PSNR inside the true occluder mask only) and the "
+                  "column 'occluded input' (the test faces as they are)"], digits=3)
 
 
 def table4(cfg: OAGANConfig, models: dict[str, TrainedOAGAN], test: TestSet) -> Table:
@@ -174,16 +180,6 @@ def natural_identification_set(size: int | tuple[int, int], seed: int = 0) -> Na
     return NaturalIdentification(data.images[gallery], ids[gallery], data.images[probes], ids[probes])
 
 
-def probe_ranks(gallery: np.ndarray, gallery_identity: np.ndarray, probes: np.ndarray,
-                probe_identity: np.ndarray) -> np.ndarray:
-    """0-based rank of each probe's true identity among the gallery's (one image per person, cosine; ties
-    count in the probe's favour, as ``eval.metrics.rank_k``)."""
-    sim = cosine_matrix(probes, gallery)
-    column = {int(p): j for j, p in enumerate(gallery_identity)}
-    true = sim[np.arange(len(probes)), [column[int(p)] for p in probe_identity]]
-    return (sim > true[:, None]).sum(1)
-
-
 def fig12_identification(cfg: OAGANConfig, trained: TrainedOAGAN) -> Table | None:
     """Fig. 12: rank-1..5 identification rates (%) of the natural occluded probes and of OA-GAN's restorations,
     with a LightCNN-9 trained on the original training faces and one trained on the same faces de-occluded by
@@ -203,15 +199,13 @@ def fig12_identification(cfg: OAGANConfig, trained: TrainedOAGAN) -> Table | Non
     probes = {"natural occluded": test.probes, "OA-GAN restored": restore(test.probes)}
     cells = []
     for trained_on, rec in recognizers.items():
-        gallery = rec.embed(test.gallery)
+        gallery = (rec.embed(test.gallery), test.gallery_identity.numpy())
         for shown, images in probes.items():
-            ranks = probe_ranks(gallery, test.gallery_identity.numpy(), rec.embed(images),
-                                test.probe_identity.numpy())
-            for k in RANKS:
-                hit = (ranks < k).astype(float)
-                low, high = mean_interval(hit, seed=cfg.seed)
+            rates = identification_rates(gallery, (rec.embed(images), test.probe_identity.numpy()), RANKS,
+                                         interval="bootstrap", seed=cfg.seed)
+            for k, rate in rates.items():
                 cells.append(Cell(f"{shown} probes, LightCNN-9 trained on {trained_on} faces", f"rank-{k}",
-                                  100 * hit.mean(), ci_low=100 * low, ci_high=100 * high))
+                                  rate.mean, ci_low=rate.low, ci_high=rate.high))
     how = recognizers["original"].info.describe()
     return Table("fig12_identification", cells, "Fig. 12: rank-1..5 identification (%) of natural occluded faces "
                  "and of OA-GAN's restorations", notes(cfg, trained.data_note, trained.features) + [
@@ -254,21 +248,17 @@ def claims(table3: Table, table4: Table, fig12: Table | None = None) -> list:
     has it 0.1 dB below CSA, so CSA is not claimed); all losses above every single-loss ablation (Table IV,
     PSNR); restored natural occlusions identified better than the occluded originals (Fig. 12, rank-1, both
     recognizers)."""
-    from ...claims import Claim, Estimate
+    from ...claims import Claim
 
-    def estimate(table: Table, row: str, column: str, name: str | None = None) -> Estimate:
-        found = [c for c in table.cells if c.row == row and c.column == column]
-        return Estimate.from_cell(found[0], name=name or column) if found else Estimate(name or column, None)
-
-    out = [Claim(f"Proposed > {m} (Table III PSNR, {m} fed OA-GAN's mask)", estimate(table3, "PSNR", "Proposed"),
-                 estimate(table3, "PSNR", m), better="higher", unit="dB") for m in ("GFC", "GnIpt", "PConv")]
+    out = [Claim(f"Proposed > {m} (Table III PSNR, {m} fed OA-GAN's mask)", table3.estimate("PSNR", "Proposed"),
+                 table3.estimate("PSNR", m), better="higher", unit="dB") for m in ("GFC", "GnIpt", "PConv")]
     full = "w/ all losses"
-    out += [Claim(f"{full} > {c} (Table IV PSNR)", estimate(table4, "PSNR", full), estimate(table4, "PSNR", c),
+    out += [Claim(f"{full} > {c} (Table IV PSNR)", table4.estimate("PSNR", full), table4.estimate("PSNR", c),
                   better="higher", unit="dB")
             for c in dict.fromkeys(c.column for c in table4.cells) if c != full]
     for trained_on in ("original", "de-occluded") if fig12 is not None else ():
         row = lambda shown: f"{shown} probes, LightCNN-9 trained on {trained_on} faces"  # noqa: E731
         out.append(Claim(f"OA-GAN restored > natural occluded (Fig. 12 rank-1, LightCNN-9 on {trained_on} faces)",
-                         estimate(fig12, row("OA-GAN restored"), "rank-1", "OA-GAN restored"),
-                         estimate(fig12, row("natural occluded"), "rank-1", "natural occluded"), better="higher"))
+                         fig12.estimate(row("OA-GAN restored"), "rank-1", "OA-GAN restored"),
+                         fig12.estimate(row("natural occluded"), "rank-1", "natural occluded"), better="higher"))
     return out

@@ -17,7 +17,6 @@ Schedules (``schedule``):
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,7 +27,7 @@ from torch import nn
 from ...faces.pairs import step_generator
 from ...nn.gan import GANSteps
 from ...nn.losses import PerceptualStyle
-from ...profiles import Profile, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .model import OAGAN, Discriminator, LossWeights, NetConfig, discriminator_losses, generator_losses
@@ -36,7 +35,7 @@ from .natural import OAGANData, load_data
 
 
 @dataclass(frozen=True)
-class OAGANConfig:
+class OAGANConfig(ProfileConfig):
     """Everything that shapes a trained OA-GAN. ``full`` is the paper's (128 px, Adam 1e-4, batch 48 and
     beta1 0.5 from the official code); ``quick`` / ``default`` shrink widths, batches and schedules."""
     profile: str
@@ -57,24 +56,17 @@ class OAGANConfig:
     max_train_images: int = 0
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0, **overrides) -> "OAGANConfig":
-        p = get_profile(profile)
-        table = dict(PER_PROFILE[p.name])
-        net = NetConfig(image_size=p.image_size, width=p.width, disc_width=p.width, **table.pop("net", {}))
-        return cls(p.name, net, max_train_images=p.max_train_images, seed=seed, **(table | overrides))
-
-
-PER_PROFILE: dict[str, dict] = {
-    # one CPU thread, < 60 s: tiny nets; FaceNet features (160 px chips, the main cost) on 1 face a step
-    "quick": dict(batch=8, steps=80, g_every=2, lr=4e-4, perceptual_batch=1, net=dict(res_blocks=2)),
-    # measured 16 min a model on the shared 2-core CPU (load ~8); a smaller run (batch 8, 600 batches, 1 face
-    # for Eqs. 4-5) left the predicted mask nearly empty (IoU 0.04 vs 0.37 here). Table IV trains six
-    "default": dict(batch=16, steps=800, g_every=2, lr=2e-4, perceptual_batch=2),
-    # the paper's sizes; official batch 48, G every 5th batch; 60k batches = 12k G updates (paper: 100+10 epochs
-    # of CelebA, not comparable on LFW's ~5k clean training photos)
-    "full": dict(batch=48, steps=60000, g_every=5),
-}
+    SHARED = {"profile": "name", "max_train_images": "max_train_images"}
+    PER_PROFILE = {
+        # one CPU thread, < 60 s: tiny nets; FaceNet features (160 px chips, the main cost) on 1 face a step
+        "quick": dict(batch=8, steps=80, g_every=2, lr=4e-4, perceptual_batch=1, net=dict(res_blocks=2)),
+        # measured 16 min a model on the shared 2-core CPU (load ~8); a smaller run (batch 8, 600 batches, 1 face
+        # for Eqs. 4-5) left the predicted mask nearly empty (IoU 0.04 vs 0.37 here). Table IV trains six
+        "default": dict(batch=16, steps=800, g_every=2, lr=2e-4, perceptual_batch=2),
+        # the paper's sizes; official batch 48, G every 5th batch; 60k batches = 12k G updates (paper: 100+10 epochs
+        # of CelebA, not comparable on LFW's ~5k clean training photos)
+        "full": dict(batch=48, steps=60000, g_every=5),
+    }
 
 
 @dataclass
@@ -114,14 +106,10 @@ def training_data(size: int, max_images: int, seed: int, attributes: bool) -> OA
     return load_data(size, max_images=max_images, seed=seed, attributes=attributes)
 
 
-def _feature_network() -> tuple[nn.Module | None, str]:
-    """``occface.nn.identity.feature_network()`` (FaceNet, CASIA-WebFace), or None with a warning."""
-    try:
-        from ...nn.identity import feature_network
-    except ImportError as err:
-        warnings.warn(f"OA-GAN: occface.nn.identity is not available ({err}); training without the perceptual "
-                      "and style losses (Eqs. 4-5)", RuntimeWarning, stacklevel=3)
-        return None, "none"
+def _feature_network() -> tuple[nn.Module, str]:
+    """``occface.nn.identity.feature_network()`` (FaceNet, CASIA-WebFace) and its name for the checkpoint key."""
+    from ...nn.identity import feature_network
+
     return feature_network(), "facenet"
 
 
@@ -181,17 +169,17 @@ def _step_fn(cfg: OAGANConfig, trainer: Trainer, data: OAGANData, ps: Perceptual
     dev = trainer.device
 
     def step(i: int) -> dict[str, float]:
-        g = step_generator(cfg.seed, i)
+        rng = step_generator(cfg.seed, i)
         attrs = known = gt = None
         if natural[i]:
-            x, real = (t.to(dev) for t in data.natural_batch(g, cfg.batch))
+            x, real = (t.to(dev) for t in data.natural_batch(rng, cfg.batch))
         else:
-            b = data.paired_batch(g, cfg.batch)
+            b = data.paired_batch(rng, cfg.batch)
             x, gt = b.occluded.to(dev), b.clean.to(dev)
             real = gt
             if b.attrs is not None:
                 attrs, known = b.attrs.to(dev), b.known.to(dev)
-        alpha = torch.rand(cfg.batch, 1, 1, 1, generator=g).to(dev)
+        alpha = torch.rand(cfg.batch, 1, 1, 1, generator=rng).to(dev)
         update_g = (i + 1) % cfg.g_every == 0
         with torch.set_grad_enabled(update_g):
             out = gen(x)

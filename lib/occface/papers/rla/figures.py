@@ -50,7 +50,8 @@ def fig5_steps(cfg: RLAExperimentConfig, rla: RLA, row: str = "Upper face / Sung
     rows = {"blended": strip(out.recovered_steps), "reconstruction": strip(out.reconstruction_steps),
             "occlusion scores": strip(out.score_steps)}
     return image_grid(rows, ["input", *[f"t={t + 1}" for t in range(steps)], "original"], size=1.3,
-                      cmaps={"occlusion scores": "magma"}, fontsize=8)
+                      cmaps={"occlusion scores": "magma"}, fontsize=8,
+                      title=f"RLA's decoder steps on one test face ({row}); scores: bright = occluded")
 
 
 def fig6_methods(cfg: RLAExperimentConfig, restorers: dict[str, Restore], rows: list[str] | None = None):
@@ -61,14 +62,15 @@ def fig6_methods(cfg: RLAExperimentConfig, restorers: dict[str, Restore], rows: 
     order = [m for m in ("PCA", "AE", "SRC", "SSDA", "Face Rec", "RLA", "IP-RLA") if m in restorers]
     grid = {"original": to_grey(images), "occluded": to_grey(occluded)}
     grid |= {m: to_grey(restorers[m](occluded)) for m in order}
-    return image_grid(grid, [r.split(" / ")[1] for r in rows])
+    return image_grid(grid, [r.split(" / ")[1] for r in rows], title="Table I's methods, one occluder per column")
 
 
 def fig7_people(cfg: RLAExperimentConfig, restore: Restore, row: str = "Lower face / Mask", people: int = 8):
     """Fig. 7: different people under the same occluder at the same place (one template, one seed)."""
     images, marks = test_faces(cfg, people)
     occ = occluded_rows(images, marks, [row] * people, cfg.seed)
-    return image_grid({"original": to_grey(images), "occluded": to_grey(occ), "recovered": to_grey(restore(occ))})
+    return image_grid({"original": to_grey(images), "occluded": to_grey(occ), "recovered": to_grey(restore(occ))},
+                      title=f"Different people, the same occluder at the same place ({row})")
 
 
 def fig8_categories(cfg: RLAExperimentConfig, restore: Restore, per_category: int = 3):
@@ -80,7 +82,7 @@ def fig8_categories(cfg: RLAExperimentConfig, restore: Restore, per_category: in
     occ = occluded_rows(images, marks, rows, cfg.seed, per_face_seed=True)
     titles = [r.split(" / ")[0] if j % per_category == 0 else "" for j, r in enumerate(rows)]
     return image_grid({"original": to_grey(images), "occluded": to_grey(occ), "IP-RLA": to_grey(restore(occ))},
-                      titles)
+                      titles, title="IP-RLA on the four region categories")
 
 
 def fig_real(data, restorers: dict[str, Restore], n: int = 8, seed: int = 0):
@@ -103,4 +105,5 @@ def fig_real(data, restorers: dict[str, Restore], n: int = 8, seed: int = 0):
     clean = data.clean[[first_clean[p] for p in data.occluded_person[picks].tolist()]]
     grid = {"clean (same person)": to_grey(clean), "real occlusion": to_grey(occluded)}
     grid |= {m: to_grey(restorers[m](occluded)) for m in ("Face Rec", "RLA", "IP-RLA") if m in restorers}
-    return image_grid(grid, titles)
+    return image_grid(grid, titles, title="Real glasses (never seen in training): clean photo, occluded photo, "
+                      "each method")

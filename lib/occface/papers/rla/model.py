@@ -25,12 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...profiles import Profile, get_profile
+from ...profiles import ProfileConfig
 
 
 # ## Configuration
 @dataclass
-class RLAConfig:
+class RLAConfig(ProfileConfig):
     """Sizes of the RLA network. ``full`` is the paper's (Sec. IV-B); smaller profiles scale them down."""
     image_size: int = 128   # grey faces, 128x128 in the paper
     grid: int = 2           # M = N = 2: four non-overlapping 64x64 patches
@@ -42,14 +42,9 @@ class RLAConfig:
     def patch(self) -> int:
         return self.image_size // self.grid
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile) -> "RLAConfig":
-        p = get_profile(profile)
-        return cls(image_size=p.image_size, grid=2, layers=2, steps=8, **RLA_PER_PROFILE[p.name])
-
-
-# LSTM width per profile: the paper's 2,048 units at full, narrower on the CPU profiles
-RLA_PER_PROFILE: dict[str, dict] = {"quick": dict(hidden=128), "default": dict(hidden=256), "full": dict(hidden=2048)}
+    # LSTM width per profile: the paper's 2,048 units at full, narrower on the CPU profiles
+    SHARED = {"image_size": "image_size"}
+    PER_PROFILE = {"quick": dict(hidden=128), "default": dict(hidden=256), "full": dict(hidden=2048)}
 
 
 def to_grey(images: torch.Tensor) -> torch.Tensor:

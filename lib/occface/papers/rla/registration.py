@@ -6,10 +6,14 @@ from ...registry import register
 from ...profiles import Profile
 
 
-def _rla(profile: Profile, identity_preserving: bool):
+def _rla(profile: Profile, identity_preserving: bool, variant: str | None = None):
     from . import train
 
     cfg = train.RLAExperimentConfig.for_profile(profile)
+    if variant is not None:
+        from .diagnosis import variant_config
+
+        cfg = variant_config(cfg, variant)  # a name of diagnosis.VARIANTS
     data = train.training_pairs(cfg)
     model = train.train_rla(cfg, data)
     if identity_preserving:
@@ -25,3 +29,12 @@ def _rla_plain(profile: Profile):
 @register("ip-rla", "restorer", "Zhao et al., TIP 2018 (identity-preserving)")
 def _ip_rla(profile: Profile):
     return _rla(profile, identity_preserving=True)
+
+
+@register("rla-supervised", "restorer", "Zhao et al., TIP 2018, mask-supervised detector (beyond the paper)")
+def _rla_supervised(profile: Profile):
+    """RLA whose occlusion detector is also fitted to the true masks (``diagnosis.VARIANTS``), beside the
+    paper's unsupervised one (Eq. 14 alone), so the two detectors can be compared."""
+    from .diagnosis import SUPERVISED
+
+    return _rla(profile, identity_preserving=False, variant=SUPERVISED)

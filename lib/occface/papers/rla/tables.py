@@ -4,12 +4,14 @@ the shared verification protocol; builders return :class:`occface.tables.Table` 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...profiles import ProfileConfig
 from ...results import Cell
 from ...tables import Table
 from . import published
@@ -120,8 +122,17 @@ def mean_by_column(table: Table) -> dict[str, float]:
 
 REAL_ROWS = {"sunglasses": "LFW natural sunglasses", "eyeglasses": "LFW natural eyeglasses",
              "together": "LFW natural sunglasses + eyeglasses", "all": "OCCFACE_REAL_OCCLUSIONS"}
-# natural-set sizes per profile: every clean x occluded pair is scored, once per method
-REAL_PER_PROFILE = {"quick": dict(max_people=40), "default": dict(max_people=0), "full": dict(max_people=0)}
+
+
+@dataclass(frozen=True)
+class Knobs(ProfileConfig):
+    """10: held-out faces under each Table I row of the detector diagnosis, and people of the natural sets
+    (0 = all; every clean x occluded pair is scored, once per method)."""
+    diagnosis_per_row: int
+    real_people: int
+    PER_PROFILE = {"quick": dict(diagnosis_per_row=40, real_people=40),
+                   "default": dict(diagnosis_per_row=100, real_people=0),
+                   "full": dict(diagnosis_per_row=200, real_people=0)}
 
 
 def real_sets(cfg: RLAExperimentConfig) -> dict[str, "object"]:
@@ -129,7 +140,7 @@ def real_sets(cfg: RLAExperimentConfig) -> dict[str, "object"]:
     LFW's natural set (both kinds, split by kind when scored) and the user's ``OCCFACE_REAL_OCCLUSIONS``."""
     from ...eval.real import real_sets as aligned_real_sets
 
-    return aligned_real_sets(cfg.model.image_size, REAL_PER_PROFILE[cfg.profile]["max_people"], cfg.seed)
+    return aligned_real_sets(cfg.model.image_size, Knobs.for_profile(cfg.profile).real_people, cfg.seed)
 
 
 def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict | None = None,
@@ -138,7 +149,7 @@ def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict |
     occluded pair, judged by dlib, 95 % interval over occluded photos. Rows: LFW's held-out photos with
     natural sunglasses, eyeglasses, both; and the ``OCCFACE_REAL_OCCLUSIONS`` folder when set. The paper's
     numbers (50OccPeople, nine kinds of real occluder, never released) sit beside the "both" row."""
-    from ...eval.real import score_real_set
+    from ...eval.real import score_real_set, user_note
 
     title = "EER (%) on faces with real occlusions"
     sets = real_sets(cfg) if sets is None else sets
@@ -179,8 +190,7 @@ def table2(cfg: RLAExperimentConfig, restorers: dict[str, Restore], sets: dict |
                      f"clean x occluded pair scored by dlib, aligned by the project's real-photo pipeline "
                      f"({d.undetected} faces not detected, aligned from the central box).")
     if "user" in sets:
-        notes.append(f"OCCFACE_REAL_OCCLUSIONS={sets['user'].root}: {len(sets['user'].occluded)} occluded and "
-                     f"{len(sets['user'].clean)} clean photos.")
+        notes.append(user_note(sets["user"]))
     notes += ["EER in %, lower is better, with a 95 % interval (seeded bootstrap over the occluded photos, each "
               "with all its pairs). The paper's numbers (beside the both-kinds row) are on 50OccPeople: 50 people, "
               "nine kinds of real occluder, never released."]

@@ -16,7 +16,7 @@ from ...faces.pairs import MixedOcclusion, TrainingPairs, occlude_mixed
 from ...nn.adversarial import GANLoss
 from ...nn.discriminators import DCGANDiscriminator
 from ...nn.gan import set_requires_grad
-from ...profiles import Profile, get_profile
+from ...profiles import ProfileConfig
 from ...runtime import seed_everything
 from ...train import Trainer, checkpoint_path
 from .baselines import SSDA, Autoencoder, PCARestorer, SRCRestorer
@@ -24,7 +24,7 @@ from .model import RLA, RLAConfig, identity_loss, mse_loss, reconstruction_loss,
 
 
 @dataclass
-class RLAExperimentConfig:
+class RLAExperimentConfig(ProfileConfig):
     """Schedule and evaluation sizes; ``full`` follows the paper where it says, smaller profiles shrink."""
     profile: str
     model: RLAConfig
@@ -51,24 +51,19 @@ class RLAExperimentConfig:
     table_rows: tuple[str, ...] = ()  # empty = all eleven rows of Table I
     seed: int = 0
 
-    @classmethod
-    def for_profile(cls, profile: str | Profile, seed: int = 0) -> "RLAExperimentConfig":
-        p = get_profile(profile)
-        return cls(p.name, RLAConfig.for_profile(p), max_train_images=p.max_train_images, seed=seed,
-                   **PER_PROFILE[p.name] | ({"table_pairs": p.eval_pairs} if p.name == "full" else {}))
-
-
-PER_PROFILE: dict[str, dict] = {
-    "quick": dict(batch=32, lr=2e-3, stage1_steps=120, stage2_steps=40, stage3_steps=60, ip_pretrain_d_steps=10,
-                  ip_steps=30, baseline_steps=120, pca_components=50, src_atoms=400, src_nonzero=10,
-                  table_pairs=10, table_rows=("Upper face / Sunglasses", "Lower face / Mask")),
-    # 300 View-2 pairs a cell (600 scored): with the torch evaluator, 88 cells fit the CPU budget
-    "default": dict(batch=32, lr=1.5e-3, stage1_steps=700, stage2_steps=200, stage3_steps=400,
-                    ip_pretrain_d_steps=40, ip_steps=200, baseline_steps=800, pca_components=200, src_atoms=2000,
-                    src_nonzero=20, occlusions_per_face=2, table_pairs=300),
-    "full": dict(batch=64, lr=1e-3, stage1_steps=30000, stage2_steps=5000, stage3_steps=20000,
-                 ip_pretrain_d_steps=2000, ip_steps=10000, baseline_steps=20000, occlusions_per_face=2),
-}
+    SHARED = {"profile": "name", "max_train_images": "max_train_images"}
+    PER_PROFILE = {
+        "quick": dict(batch=32, lr=2e-3, stage1_steps=120, stage2_steps=40, stage3_steps=60,
+                      ip_pretrain_d_steps=10, ip_steps=30, baseline_steps=120, pca_components=50, src_atoms=400,
+                      src_nonzero=10, table_pairs=10, table_rows=("Upper face / Sunglasses", "Lower face / Mask")),
+        # 300 View-2 pairs a cell (600 scored): with the torch evaluator, 88 cells fit the CPU budget
+        "default": dict(batch=32, lr=1.5e-3, stage1_steps=700, stage2_steps=200, stage3_steps=400,
+                        ip_pretrain_d_steps=40, ip_steps=200, baseline_steps=800, pca_components=200,
+                        src_atoms=2000, src_nonzero=20, occlusions_per_face=2, table_pairs=300),
+        "full": dict(batch=64, lr=1e-3, stage1_steps=30000, stage2_steps=5000, stage3_steps=20000,
+                     ip_pretrain_d_steps=2000, ip_steps=10000, baseline_steps=20000, occlusions_per_face=2,
+                     table_pairs=3000),
+    }
 
 
 def train_key(cfg: RLAExperimentConfig) -> dict:

@@ -1,0 +1,44 @@
+"""The executed notebook published beside a run's tables keeps its outputs but no widget state and no path of
+the machine it ran on."""
+
+from __future__ import annotations
+
+import nbformat
+
+from occface.executed import WIDGET_MIME, clean_notebook, publish_executed
+
+
+def _notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    cell = nbformat.v4.new_code_cell("print(paths)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="reusing /home/me/.cache/occface/checkpoints/a.pt\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "PosixPath('/data/lfw/x.jpg')"},
+                               execution_count=1),
+        nbformat.v4.new_output("display_data", data={WIDGET_MIME: {"model_id": "m"}}),
+        nbformat.v4.new_output("display_data", data={WIDGET_MIME: {"model_id": "n"}, "text/plain": "VBox(...)"}),
+        nbformat.v4.new_output("stream", name="stdout", text="scratch in /tmp/occface-xyz/run\n"),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# title"), cell]
+    return nb
+
+
+def test_widget_state_and_machine_paths_are_stripped_and_outputs_kept():
+    paths = {"/home/me/.cache/occface": "$OCCFACE_CACHE", "/data": "$OCCFACE_DATA", "/home/me": "~"}
+    nb = clean_notebook(_notebook(), paths)
+    outputs = nb.cells[1].outputs
+    assert "widgets" not in nb.metadata
+    assert outputs[0].text == "reusing $OCCFACE_CACHE/checkpoints/a.pt\n"
+    assert outputs[1].data["text/plain"] == "'$OCCFACE_DATA/lfw/x.jpg'"
+    assert [o.data for o in outputs[2:3]] == [{"text/plain": "VBox(...)"}]  # widget-only output dropped
+    assert outputs[3].text == "scratch in <temporary folder>\n"
+    assert len(outputs) == 4 and nb.cells[0].source == "# title"
+
+
+def test_publish_writes_a_valid_notebook(tmp_path):
+    source, target = tmp_path / "run.ipynb", tmp_path / "rla" / "10_rla.ipynb"
+    nbformat.write(_notebook(), source)
+    target.parent.mkdir()
+    publish_executed(source, target)
+    nbformat.validate(nbformat.read(target, as_version=4))
