@@ -11,12 +11,14 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench verify book exercises
+.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench bench-train verify book exercises
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
-# concurrent run of the same notebook instead of stopping.
+# concurrent run of the same notebook instead of stopping. JOBS=n: worker processes (one thread each) that train
+# the stale notebooks' models before the notebooks run (default: one per core; JOBS=1: the notebooks train).
 reproduce: check $(VENV)/.installed
-	$(PY) -m occface.runner --profile $(PROFILE) $(if $(ALLOW_DIRTY),--allow-dirty) $(if $(WAIT),--wait)
+	$(PY) -m occface.runner --profile $(PROFILE) $(if $(ALLOW_DIRTY),--allow-dirty) $(if $(WAIT),--wait) \
+	    $(if $(JOBS),--jobs $(JOBS))
 
 # Fails fast (no venv needed): unknown PROFILE or a bad profile value, missing or damaged data (SHA256, cached
 # in the cache folder), missing landmark assets, an unwritable cache or results folder.
@@ -73,6 +75,12 @@ data:
 
 bench: $(VENV)/.installed
 	$(PY) scripts/bench_occlusion.py
+
+# Training speed of the seven costliest models at PROFILE (one thread): samples per CPU-second, the step
+# breakdown, GFLOP/s against the measured conv peak; into results/<profile>/performance/.
+# COMPARE="main:fp32 bf16" trains two settings interleaved in one process and prints the ratio and loss gap.
+bench-train: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) scripts/bench_train.py --profile $(PROFILE) $(if $(COMPARE),--compare $(COMPARE))
 
 clean:
 	rm -rf results/.staging .pytest_cache

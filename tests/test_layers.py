@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"papers"},
     {"methods"},         # imports every registering module: above the papers and baselines it lists
     {"studies"},
-    {"widgets", "notebook", "verify", "runner", "executed"},
+    {"widgets", "notebook", "verify", "runner", "executed", "pretrain"},
 ]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

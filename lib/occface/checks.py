@@ -53,6 +53,8 @@ def profile_problems(name: str) -> list[str]:
                 bad(f.name, "must be a positive integer")
         elif f.type in ("int", int) and (not _is_int(value) or value < 0):
             bad(f.name, "must be an integer >= 0")
+    if prof.train_precision not in ("fp32", "bf16"):
+        bad("train_precision", "must be 'fp32' or 'bf16'")
     size = prof.recog_size
     if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
         bad("recog_size", "must be (height, width), two positive integers")

@@ -54,10 +54,13 @@ def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int =
                    threads: int = 1, quiet: bool = False) -> NotebookRun:
     """Validate the profile, seed everything, fix the CPU thread count and open ``results/<profile>/<topic>``.
 
+    Sets the CPU training precision of the profile (``occface.train.set_precision``).
     ``threads``: torch's CPU threads (the machines are shared; one thread avoids oversubscription stalls and
     keeps CPU training bit-identical to the cached checkpoints, which are keyed on it). Ignored on a GPU.
     """
     import torch
+
+    from .train import set_precision
 
     P = get_profile(profile)
     warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
@@ -65,6 +68,7 @@ def start_notebook(topic: str, profile: str | Profile, dataset: str, seed: int =
     if not torch.cuda.is_available():
         torch.set_num_threads(threads)
     seed_everything(seed)
+    set_precision(P)  # the profile's CPU training precision: part of every non-fp32 checkpoint key
     run = NotebookRun(P, Results(topic, profile=P.name, dataset=dataset, seed=seed))
     if not quiet:
         print(f"profile {P.name}: {P.image_size} px de-occlusion, {P.recog_size[0]}x{P.recog_size[1]} recognition; "

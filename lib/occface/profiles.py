@@ -31,6 +31,9 @@ class Profile:
     max_train_images: int    # cap on training faces (0 = all training identities)
     tsne_people: int = 5
     tsne_images: int = 20
+    # CPU training precision (occface.train.resolve_precision): "bf16" autocast where the CPU has native bf16
+    # (else fp32), "fp32" always. quick stays fp32: tests and nbval must reproduce bit for bit on any CPU.
+    train_precision: str = "fp32"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,9 +43,11 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", image_size=32, recog_size=(56, 48), steps=150, finetune_steps=60,
                      batch=32, width=8, eval_pairs=300, max_train_images=2000),
     "default": Profile("default", image_size=64, recog_size=(56, 48), steps=1500, finetune_steps=500,
-                       batch=64, width=16, eval_pairs=1500, max_train_images=0),
+                       batch=64, width=16, eval_pairs=1500, max_train_images=0,
+                       train_precision="bf16"),
     "full": Profile("full", image_size=128, recog_size=(112, 96), steps=60000, finetune_steps=20000,
-                    batch=128, width=64, eval_pairs=3000, max_train_images=0),
+                    batch=128, width=64, eval_pairs=3000, max_train_images=0,
+                    train_precision="bf16"),
 }
 
 

@@ -37,7 +37,7 @@ from .profiles import get_profile
 from .runtime import commit_label, hardware_label
 
 COLUMNS = ["table", "row", "column", "ours", "ci_low", "ci_high", "paper", "unit", "profile", "dataset", "seed"]
-SHARED_TOPICS = {"tour", "faces", "evaluation", "baselines", "benchmark"}
+SHARED_TOPICS = {"tour", "faces", "evaluation", "baselines", "benchmark", "performance"}
 
 
 def topics() -> set[str]:

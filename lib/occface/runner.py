@@ -38,7 +38,7 @@ Concurrency and failures:
   ``occface.runtime.DIRTY_PATHS``), unless ``--allow-dirty`` is given (exit status 4 otherwise); ``quick``
   runs anyway. Either way the manifest and the index record the commit with ``+dirty``.
 
-    python -m occface.runner --profile quick [--only 00_tour] [--force] [--check] [--wait] [--allow-dirty]
+    python -m occface.runner --profile quick [--only 00_tour] [--force] [--check] [--wait] [--allow-dirty] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -692,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-dirty", action="store_true",
                         help="publish default/full results from a working tree with uncommitted changes "
                              "(labelled +dirty)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes that pre-train the stale notebooks' models (default: the cores)")
     args = parser.parse_args(argv)
     _absolutize_env()
     problems, root, stats = preflight(args.profile, args.only, checksums=args.check)
@@ -719,6 +721,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_DIRTY
         if note:
             print(note, flush=True)
+        from .pretrain import pretrain  # both cores: the models first, in parallel (occface.pretrain)
+        pretrain(args.profile, [nb.stem for nb in selected if nb in stale], args.jobs)
     ran, failed = 0, []
     for index, notebook in enumerate(selected, 1):
         head = f"[{index}/{len(selected)}] {notebook.name}"

@@ -3,8 +3,11 @@
 Each model file writes a ``step_fn(step) -> {loss_name: float}`` that does its own forward, backward
 (through ``trainer.backward``) and optimizer steps, so GANs with several optimizers fit the same loop.
 
-- Devices and multi-GPU come from HF Accelerate (bf16 autocast on CUDA, plain fp32 on the CPU); under
-  ``torchrun`` / ``accelerate launch`` the same code trains data-parallel.
+- Devices and multi-GPU come from HF Accelerate (bf16 autocast on CUDA); under ``torchrun`` / ``accelerate
+  launch`` the same code trains data-parallel. On the CPU a run trains in fp32, or with bf16 autocast (plus
+  channels_last weights and fused Adam) where the profile asks for it (``Profile.train_precision``) and the CPU
+  has native bf16 (:func:`cpu_supports_bf16`); ``OCCFACE_PRECISION=fp32`` forces fp32. The precision joins the
+  checkpoint key only when it is not fp32, so every fp32 key stays what it was.
 - A finished checkpoint (keyed by the config's hash) is reused instead of training again; a partial one
   (saved every ``save_every`` steps, with the torch/NumPy/Python RNG states and those of any ``generators``
   given to the Trainer) is resumed exactly where it stopped: a run killed after a partial checkpoint and
@@ -24,6 +27,7 @@ Each model file writes a ``step_fn(step) -> {loss_name: float}`` that does its o
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -35,6 +39,7 @@ import random
 import re
 import time
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -82,9 +87,81 @@ def config_hash(*parts: Any) -> str:
 TRAIN_THREADS = 1
 
 
+PRECISIONS = ("fp32", "bf16")
+_precision = "fp32"  # of this process's CPU training; set per run by set_precision (notebooks, pretraining)
+
+
+@lru_cache(maxsize=1)
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 arithmetic (avx512_bf16 or AMX); emulated bf16 is slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(profile: Any) -> str:
+    """The CPU training precision of a run at ``profile``: ``OCCFACE_PRECISION`` when set (fp32 | bf16), else
+    the profile's ``train_precision``; bf16 falls back to fp32 on a CPU without native bf16 (and on CUDA, where
+    Accelerate's own bf16 autocast applies and the keys never carried a precision)."""
+    from .profiles import get_profile
+
+    choice = os.environ.get("OCCFACE_PRECISION") or get_profile(profile).train_precision
+    if choice not in PRECISIONS:
+        raise ValueError(f"OCCFACE_PRECISION / train_precision must be one of {PRECISIONS}, got {choice!r}")
+    if choice == "bf16" and (torch.cuda.is_available() or not cpu_supports_bf16()):
+        return "fp32"
+    return choice
+
+
+def set_precision(profile_or_precision: Any) -> str:
+    """Make later ``checkpoint_path`` keys and ``Trainer`` runs of this process use a profile's precision (or a
+    precision named directly: "fp32" / "bf16"); returns it."""
+    global _precision
+    name = profile_or_precision
+    _precision = name if name in PRECISIONS else resolve_precision(name)
+    return _precision
+
+
+def active_precision() -> str:
+    return _precision
+
+
+@contextlib.contextmanager
+def use_precision(precision: str):
+    """``set_precision`` for a block (tests, benchmarks); restores the previous one after."""
+    before = _precision
+    set_precision(precision)
+    try:
+        yield
+    finally:
+        set_precision(before)
+
+
+# what a CPU bf16 run adds besides autocast (benchmarks switch them off to measure each)
+BF16_CHANNELS_LAST = True
+BF16_FUSED_ADAM = True
+
+
+def use_fused_adam(optimizer: torch.optim.Optimizer) -> bool:
+    """Switch an Adam / AdamW to torch's fused kernel (one pass over each parameter instead of several); the
+    same update up to float rounding. Returns whether it did (not for other optimizers or foreach ones)."""
+    if not isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+        return False
+    groups = optimizer.param_groups
+    if any(g.get("foreach") or g.get("differentiable") or g.get("capturable") for g in groups):
+        return False
+    for group in groups:
+        group["fused"] = True
+    return True
+
+
 def checkpoint_path(name: str, *config: Any) -> Path:
-    """``<cache>/checkpoints/<name>-<hash of config>.pt``: a changed config never reuses an old model."""
-    return cache_dir("checkpoints") / f"{name}-{config_hash(name, *config, f'cpu-threads={TRAIN_THREADS}')}.pt"
+    """``<cache>/checkpoints/<name>-<hash of config>.pt``: a changed config never reuses an old model. A non-fp32
+    training precision joins the key; fp32 adds nothing, so existing keys never move."""
+    extra = [] if _precision == "fp32" else [f"precision={_precision}"]
+    return cache_dir("checkpoints") / f"{name}-{config_hash(name, *config, f'cpu-threads={TRAIN_THREADS}', *extra)}.pt"
 
 
 def checkpoint_key(path: Path) -> str:
@@ -193,9 +270,12 @@ class Trainer:
 
     def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
                  path: Path, *, steps: int, desc: str = "train", save_every: int | None = None,
-                 schedulers: dict[str, Any] | None = None, generators: dict[str, torch.Generator] | None = None):
+                 schedulers: dict[str, Any] | None = None, generators: dict[str, torch.Generator] | None = None,
+                 precision: str | None = None):
         """``generators``: torch.Generators that live across steps (e.g. a batch sampler's); their states are
-        saved in partial checkpoints and restored on resume. A generator seeded per step needs no entry."""
+        saved in partial checkpoints and restored on resume. A generator seeded per step needs no entry.
+        ``precision``: "fp32" or "bf16" for CPU training; by default the process's (``set_precision``), the one
+        ``checkpoint_path`` put into ``path``'s key."""
         from accelerate import Accelerator
 
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
@@ -211,6 +291,32 @@ class Trainer:
         self.save_every = save_every or max(50, steps // 10)
         self.partial = self.path.with_suffix(".partial.pt")
         self.history: dict[str, list[float]] = {}
+        self.precision = precision or _precision
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    @property
+    def cpu_bf16(self) -> bool:
+        return self.precision == "bf16" and self.device.type == "cpu"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast around a CPU training step of a bf16 run (losses and frozen networks included); a
+        no-op otherwise (on CUDA, Accelerate's own bf16 autocast wraps the prepared modules)."""
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.cpu_bf16 else contextlib.nullcontext()
+
+    def fast_layout(self, on: bool) -> None:
+        """For a CPU bf16 run: channels_last weights (oneDNN's fast layout) and fused Adam while training
+        (``on``), the default layout back afterwards, so a model just trained and one loaded from its
+        checkpoint evaluate alike. fp32 runs are left exactly as they were (their keys and bits stay)."""
+        if not self.cpu_bf16:
+            return
+        if BF16_CHANNELS_LAST:
+            layout = torch.channels_last if on else torch.contiguous_format
+            for module in self.modules.values():
+                module.to(memory_format=layout)
+        if BF16_FUSED_ADAM and on:
+            for opt in self.optimizers.values():
+                use_fused_adam(getattr(opt, "optimizer", opt))
 
     @property
     def device(self) -> torch.device:
@@ -320,11 +426,13 @@ class Trainer:
         threads = torch.get_num_threads()
         if self.device.type == "cpu":  # a CPU model must not depend on which process trained it
             torch.set_num_threads(TRAIN_THREADS)
+        self.fast_layout(True)
         try:
             bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
                        disable=not self.accelerator.is_main_process, mininterval=2.0)
             for step in bar:
-                losses = step_fn(step)
+                with self.autocast():
+                    losses = step_fn(step)
                 for name, value in losses.items():
                     value = float(value)
                     if not math.isfinite(value):
@@ -343,6 +451,7 @@ class Trainer:
                                       f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
         finally:
             torch.set_num_threads(threads)
+            self.fast_layout(False)
         for module in self.modules.values():
             module.eval()
         if self.accelerator.is_main_process:

@@ -256,10 +256,12 @@ def critic_loss(critic: GlobalLocalCritic, real: Tensor, fake: Tensor, mask: Ten
 
 
 def generator_loss(gen: DeepFill, critic: GlobalLocalCritic, occluded: Tensor, clean: Tensor, mask: Tensor,
-                   cfg: DeepFillConfig) -> tuple[Tensor, dict[str, float]]:
-    """Total G loss: reconstruction + ``cfg.gan`` x (global + local WGAN generator losses) on the composite."""
+                   cfg: DeepFillConfig, outputs: tuple[Tensor, Tensor] | None = None
+                   ) -> tuple[Tensor, dict[str, float]]:
+    """Total G loss: reconstruction + ``cfg.gan`` x (global + local WGAN generator losses) on the composite.
+    ``outputs``: G's (coarse, refined) on this batch when already computed with gradients (``make_step``)."""
     target = clean * 2 - 1
-    x1, x2 = gen(occluded * 2 - 1, mask)
+    x1, x2 = outputs if outputs is not None else gen(occluded * 2 - 1, mask)
     rec = reconstruction_loss(x1, x2, target, mask, cfg)
     completed = x2 * mask + target * (1 - mask)
     score_g, score_l = critic(completed, hole_boxes(mask))
@@ -274,15 +276,17 @@ def make_step(gen: DeepFill, critic: GlobalLocalCritic, steps: GANSteps, cfg: De
     def step(i: int) -> dict[str, float]:
         for k in range(cfg.d_steps):
             occluded, clean, mask = batch(i * cfg.d_steps + k)
-            with torch.no_grad():
-                x2 = gen(occluded * 2 - 1, mask)[1]
+            last = k == cfg.d_steps - 1
+            # the last critic batch is also G's: G's forward (unchanged by D's update) runs once, with gradients
+            with torch.set_grad_enabled(last):
+                outputs = gen(occluded * 2 - 1, mask)
             real = clean * 2 - 1
-            fake = x2 * mask + real * (1 - mask)
+            fake = outputs[1].detach() * mask + real * (1 - mask)
             d = steps.d_step(lambda: critic_loss(critic, real, fake, mask, hole_boxes(mask), cfg.gp))
         logs: dict[str, float] = {}
 
         def g_loss() -> Tensor:
-            loss, parts = generator_loss(gen, critic, occluded, clean, mask, cfg)
+            loss, parts = generator_loss(gen, critic, occluded, clean, mask, cfg, outputs)
             logs.update(parts)
             return loss
         g = steps.g_step(g_loss)

@@ -146,9 +146,7 @@ def pconv_loss(out: Tensor, gt: Tensor, hole: Tensor, cfg: PConvConfig, texture:
     pixels = masked_l1(out, gt, hole, hole=cfg.hole, valid=cfg.valid)
     perc = style = out.new_zeros(())
     if texture is not None:
-        perc_out, style_out = texture(out, gt)
-        perc_comp, style_comp = texture(comp, gt)
-        perc, style = perc_out + perc_comp, style_out + style_comp
+        perc, style = texture((out, comp), gt)  # the sums over I_out and I_comp; gt's features once
     tv = total_variation(comp, hole)
     total = pixels + cfg.perceptual * perc + cfg.style * style + cfg.tv * tv
     return total, {"pixels": pixels.item(), "perceptual": perc.item(), "style": style.item(), "tv": tv.item()}

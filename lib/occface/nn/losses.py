@@ -124,12 +124,20 @@ class PerceptualStyle(nn.Module):
         out = self.extractor(x)
         return [out] if isinstance(out, Tensor) else list(out)
 
-    def forward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        fx = self._features(x)
+    def forward(self, x: Tensor | Sequence[Tensor], y: Tensor) -> tuple[Tensor, Tensor]:
+        """(perceptual, style) of ``x`` against ``y``; for several outputs ``x = (x1, x2, ...)`` the sums over
+        them, with the target's features and Gram matrices computed once (PConv's I_out and I_comp, OA-GAN's
+        x_synth and x_final share one target)."""
+        xs = [x] if isinstance(x, Tensor) else list(x)
         with torch.no_grad():
             fy = self._features(y)
-        perceptual = sum(F.l1_loss(a, b) for a, b in zip(fx, fy))
-        style = sum(F.l1_loss(gram(a), gram(b)) for a, b in zip(fx, fy))
+            gy = [gram(b) for b in fy]
+        perceptual = style = None
+        for one in xs:
+            fx = self._features(one)
+            p = sum(F.l1_loss(a, b) for a, b in zip(fx, fy))
+            s = sum(F.l1_loss(gram(a), g) for a, g in zip(fx, gy))
+            perceptual, style = (p, s) if perceptual is None else (perceptual + p, style + s)
         return perceptual, style
 
 

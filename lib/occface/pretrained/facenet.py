@@ -139,9 +139,13 @@ class InceptionResNetV1(nn.Module):
             out.append(x)
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.Block8(self.features(x)[-1]).mean((2, 3))  # AvgPool_1a_8x8 covers the whole 3x3 map
+    def embedding(self, last: torch.Tensor) -> torch.Tensor:
+        """The unit embedding from the last map of ``features`` (Block8, average pool, bottleneck)."""
+        x = self.Block8(last).mean((2, 3))  # AvgPool_1a_8x8 covers the whole 3x3 map
         return F.normalize(self.Bottleneck(x), dim=1, eps=1e-10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embedding(self.features(x)[-1])
 
 
 # ---------------------------------------------------------------------------------------- preprocessing
@@ -175,12 +179,31 @@ class FaceNet(nn.Module):
         return F.interpolate(images.float(), size=(CHIP_SIZE, CHIP_SIZE), mode="bilinear", align_corners=False,
                              antialias=True)
 
+    def trunk(self) -> InceptionResNetV1:
+        """The network to run: under CPU bf16 autocast (a bf16 training step) a bf16, channels_last copy, made
+        once. Autocast casts every conv's and linear's weights to bf16 anyway, so the copy computes the same,
+        without re-casting 23 M frozen weights at each call (autocast caches casts only of trainable ones)."""
+        if not (torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16):
+            return self.net
+        copy = self.__dict__.get("_bf16_trunk")  # not a submodule: no parameters, no state_dict entry
+        if copy is None or next(copy.parameters()).device != next(self.net.parameters()).device:
+            copy = InceptionResNetV1().to(next(self.net.parameters()).device)
+            copy.load_state_dict(self.net.state_dict())
+            copy = copy.to(torch.bfloat16, memory_format=torch.channels_last).eval().requires_grad_(False)
+            self.__dict__["_bf16_trunk"] = copy
+        return copy
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(prewhiten(self.chips(images)))
+        return self.trunk()(prewhiten(self.chips(images)))
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """``InceptionResNetV1.features`` of the faces' chips (for perceptual / identity losses)."""
-        return self.net.features(prewhiten(self.chips(images)))
+        return self.trunk().features(prewhiten(self.chips(images)))
+
+    def features_and_embedding(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(``features``, the embedding) from one pass of the trunk: a loss that needs both pays once."""
+        feats = self.features(images)
+        return feats, self.trunk().embedding(feats[-1])
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor, batch: int = 64) -> np.ndarray:

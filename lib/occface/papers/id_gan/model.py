@@ -189,6 +189,15 @@ class Recognizer(nn.Module):
     def low(self, images: Tensor) -> Tensor:
         return self.features(images)[0]
 
+    def low_high(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(low, high) of the same faces; one pass of the trunk when both come from one FaceNet (``low`` and
+        ``high`` each run all of it), two calls otherwise (stand-ins in tests)."""
+        joint = getattr(self.embed, "features_and_embedding", None)
+        if joint is not None and getattr(self.features, "facenet", None) is self.embed:
+            feats, emb = joint(images)
+            return feats[0], self.embedding_scale * emb
+        return self.low(images), self.high(images)
+
 
 def centres_from_features(feats: Tensor, identity: Tensor, classes: int | None = None) -> Tensor:
     """Eq. 5: f_id = mean of R_h(Y_i) over the clean training faces of identity id, from the features (N, D)
@@ -281,6 +290,11 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
     is "trained without identity concerning loss" (Sec. IV-D); Our-tri / Our-cent replace Eq. 6 as a whole."""
     cfg, k = model.cfg, identity_batch or len(inpainted)
     x, y, centre = inpainted[:k], batch.clean[:k], batch.centre[:k]
+    if cfg.identity == "diversity":
+        low_x, high_x = recognizer.low_high(x)
+        with torch.no_grad():
+            low_y, high_y = recognizer.low_high(y)
+        return identity_diversity_loss(low_x, low_y, high_x, high_y, centre, cfg.alpha_l, cfg.alpha_h, cfg.beta)
     high_x = recognizer.high(x)
     if cfg.identity == "centre":
         return centre_loss(high_x, centre)
@@ -290,10 +304,7 @@ def recognition_loss(model: IDGAN, recognizer: Recognizer, batch: Triplets, inpa
         high_n = recognizer.high(model(neg[:k], neg_mask[:k])[1])
         # the margin is set on unit embeddings; squared distances grow with the square of R_h's scale
         return triplet_loss(high_x, high_p, high_n, cfg.triplet_margin * recognizer.embedding_scale ** 2)
-    with torch.no_grad():
-        low_y, high_y = recognizer.low(y), recognizer.high(y)
-    return identity_diversity_loss(recognizer.low(x), low_y, high_x, high_y, centre, cfg.alpha_l, cfg.alpha_h,
-                                   cfg.beta)
+    raise ValueError(f"identity loss {cfg.identity!r} has no L_R")  # "none" never reaches here (generator_terms)
 
 
 def generator_terms(model: IDGAN, parser: nn.Module, recognizer: Recognizer | None, batch: Triplets,

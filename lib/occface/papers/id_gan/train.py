@@ -196,7 +196,10 @@ def train_id_gan(cfg: IDGANTrainConfig, identity: torch.nn.Module | None = None,
     centres = identity_centres_of(recognizer, faces, key and f"id-gan-{key}") if recognizer else None
     opt_g = torch.optim.Adam(model.inpainter.parameters(), lr=cfg.lr_g, betas=(cfg.beta1_g, 0.999))
     opt_d = torch.optim.Adam(model.critic.parameters(), lr=cfg.lr_d, betas=(cfg.beta1_d, 0.999))
-    path = checkpoint_path(f"id-gan-{cfg.model.identity}", train_key(cfg))
+    # Eq. 6's low and high features now come from one FaceNet pass: the same loss, gradients equal up to float
+    # rounding (summed in another order), so the variant that uses both gets a new key
+    one_pass = ["R low+high one pass"] if cfg.model.identity == "diversity" else []
+    path = checkpoint_path(f"id-gan-{cfg.model.identity}", train_key(cfg), *one_pass)
     trainer = Trainer({"idgan": model}, {"g": opt_g, "d": opt_d}, path, steps=cfg.steps,
                       desc=f"ID-GAN ({cfg.model.identity})")
     dev = trainer.device

@@ -229,9 +229,7 @@ def perceptual_style(ps: PerceptualStyle, out: GeneratorOutput, gt: Tensor,
     """Eqs. 4-5: L1 between feature maps and between Gram matrices / (C H W), each for x_synth and for
     x_final against x_gt; phi is FaceNet's feature network in place of the paper's ImageNet VGG-16.
     ``rows``: the faces they are computed on (a mean over a sub-batch: the feature network is the cost)."""
-    p_synth, s_synth = ps(out.synth[rows], gt[rows])
-    p_final, s_final = ps(out.final[rows], gt[rows])
-    return p_synth + p_final, s_synth + s_final
+    return ps((out.synth[rows], out.final[rows]), gt[rows])  # summed over both; x_gt's features once
 
 
 PIXEL_MASKS = ("given", "learned")
