@@ -133,15 +133,17 @@ for name, v in list(regions.items()) + [(f"S={s}", v) for s, v in scales.items()
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
 groups = [("kinds", sweep, "o"), ("FROM regions", regions, "s"), ("scales S", {f"S={k}": v for k, v in scales.items()}, "^")]
+points = []  # every group's labels placed together, so no two of them overlap
 for label, group, marker in groups:
     xs = [100 * v["occluded_area"] for v in group.values()]
     ys = [100 * v["accuracy"] for v in group.values()]
     ax.scatter(xs, ys, marker=marker, label=label)
-    label_points(ax, xs, ys, [str(name).replace("from_", "") for name in group])
+    points += zip(xs, ys, [str(name).replace("from_", "") for name in group])
+label_points(ax, *map(list, zip(*points)))
 ax.axhline(100 * sweep_clean["accuracy"], color="0.5", ls="--", lw=1, label="clean")
 ax.set_xlabel("occluded area (% of the aligned face image)")
 ax.set_ylabel("dlib 10-fold accuracy (%)")
-ax.legend(fontsize=7)
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 res.figure("accuracy_vs_area", fig, title="dlib accuracy against occluded-area fraction")
 plt.show()
 
