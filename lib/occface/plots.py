@@ -29,8 +29,8 @@ def image_grid(rows: dict[str, torch.Tensor], titles: Sequence[str] | None = Non
 
     names = list(rows)
     total = max(len(r) for r in rows.values())
-    cols = min(total, max_columns)
-    blocks = -(-total // cols)
+    blocks = -(-total // max_columns)
+    cols = -(-total // blocks)  # balanced blocks: 11 images make two blocks of 6 and 5, not 10 and 1
     fig, axes = plt.subplots(len(names) * blocks, cols, figsize=(size * cols + 0.6, size * len(names) * blocks
                                                                     + (0.5 if title else 0.3)), squeeze=False)
     for b in range(blocks):
@@ -52,7 +52,8 @@ def image_grid(rows: dict[str, torch.Tensor], titles: Sequence[str] | None = Non
     if title:
         fig.suptitle(title, fontsize=fontsize + 2)
     heat = [b * len(names) + r for b in range(blocks) for r, name in enumerate(names) if name in (cmaps or {})]
-    fig.tight_layout(rect=(0, 0, 0.95 if heat else 1, 1))
+    top = 1 - (2.2 * (fontsize + 2) / 72) / fig.get_figheight() if title else 1  # room for the title's line
+    fig.tight_layout(rect=(0, 0, 0.95 if heat else 1, top))
     for line in heat:  # a heat-map row says what its colours mean: a colour bar right of the row
         box = axes[line, 0].get_position()
         bar = fig.colorbar(axes[line, 0].images[0], cax=fig.add_axes((0.955, box.y0, 0.008, box.height)))
@@ -74,8 +75,16 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     renderer = fig.canvas.get_renderer()
     from matplotlib.text import Text
 
+    hidden = set()  # labels of ticks outside their axis' view: kept as artists, never drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if loc is None or not low - 1e-9 * abs(high - low) <= loc <= high + 1e-9 * abs(high - low):
+                    hidden |= {id(tick.label1), id(tick.label2)}
     texts = [t for t in fig.findobj(Text)  # a legend's TextArea wraps a Text: the Text alone counts
-             if t.get_visible() and str(t.get_text()).strip() and t.figure is not None]
+             if t.get_visible() and str(t.get_text()).strip() and t.figure is not None and id(t) not in hidden]
     boxes = [(t, t.get_window_extent(renderer)) for t in texts]
     boxes = [(t, b) for t, b in boxes if b.width > 0 and b.height > 0]
     found = []

@@ -136,6 +136,19 @@ def _scale(series: Sequence[np.ndarray]) -> str:
     return "symlog" if wide > 100 else "linear"
 
 
+def _quiet_ticks(ax) -> None:
+    """Label major ticks only, and on a symlog axis only 0 and the decades outside its linear band, so tick
+    labels never run into each other (minor labels like 6x10^-2 did on log panels)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    if ax.get_yscale() == "symlog":
+        low, high = ax.get_ylim()
+        top = int(np.ceil(np.log10(max(abs(low), abs(high), 10.0))))
+        decades = [10.0 ** k for k in range(1, top + 1, 2)]
+        ax.yaxis.set_major_locator(FixedLocator(sorted({0.0, *decades, *(-d for d in decades)})))
+
+
 def _running_mean(y: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` values at each step (fewer at the start)."""
     c = np.cumsum(np.insert(y, 0, 0.0))
@@ -168,6 +181,7 @@ def training_curves(methods: dict, columns: int = 4, smooth: int | None = None):
             line, = ax.plot(x, _running_mean(y, window), lw=1.0, label=k)
             ax.plot(x, y, lw=0.4, alpha=0.3, color=line.get_color())
         ax.set_yscale(_scale(list(series.values())))
+        _quiet_ticks(ax)
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("step", fontsize=6)
         ax.tick_params(which="both", labelsize=6)

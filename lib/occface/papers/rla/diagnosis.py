@@ -208,7 +208,8 @@ def diagnosis_figure(diags: dict[str, Diagnosis]):
                 ax_iou.plot(steps, d.iou[g], styles[k % 4], color=colour)
     if not np.isnan(first.prior_auc.get("all", np.nan)):
         ax_auc.axhline(first.prior_auc["all"], color="0.5", lw=0.8)
-        ax_auc.text(steps[0], first.prior_auc["all"], " prior (all)", fontsize=7, va="bottom", color="0.4")
+        ax_auc.text(steps[-1], first.prior_auc["all"], "prior (all) ", fontsize=7, va="bottom", ha="right",
+                    color="0.4")
     ax_auc.axhline(0.5, color="0.8", lw=0.8)
     ax_auc.set(xlabel="decoder step t", ylabel="pixel ROC-AUC", title="detection AUC vs true mask")
     ax_iou.set(xlabel="decoder step t", ylabel="IoU (score > 0.5)", title="detection IoU vs true mask")
