@@ -11,7 +11,7 @@ override OCCFACE_DATA := $(if $(OCCFACE_DATA),$(abspath $(OCCFACE_DATA)),)
 export OCCFACE_DATA
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test lint unit nbval lab data clean check notebooks install bench bench-train verify book exercises
+.PHONY: reproduce test lint pretrain unit nbval lab data clean check notebooks install bench bench-train verify book exercises
 
 # ALLOW_DIRTY=1 publishes default/full results from uncommitted changes (labelled +dirty); WAIT=1 waits for a
 # concurrent run of the same notebook instead of stopping. JOBS=n: worker processes (one thread each) that train
@@ -32,8 +32,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# lint; then every quick model trained in one-thread workers (a warm cache reuses them in about a minute); then
+# the unit tests and the notebooks side by side, one core each (nbval's kernels run on one thread anyway)
 test: $(VENV)/.installed
-	$(MAKE) lint unit nbval
+	$(MAKE) lint
+	$(MAKE) pretrain PROFILE=quick
+	OMP_NUM_THREADS=1 $(MAKE) -j2 --output-sync=target unit nbval
+
+# Train the models the notebooks of PROFILE need, in JOBS one-thread worker processes, without running them.
+pretrain: $(VENV)/.installed
+	$(PY) -m occface.pretrain --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
 
 # unused imports/variables, undefined names (ruff); code written twice in lib/ (pylint's duplicate-code, 6 lines)
 lint: $(VENV)/.installed

@@ -41,3 +41,22 @@ def test_every_notebook_job_list_builds_and_shared_methods_are_listed_once():
     assert ("50_id_gan", "diversity") in todo and ("40_from", "FROM") in todo
     registered = [job for nb, job in todo if nb in ("03_baselines", "60_benchmark")]
     assert len(registered) == len(set(registered)) and "deepfill" in registered
+
+
+def test_from_jobs_cover_every_seed_table_row_of_every_training_seed():
+    from occface.papers.from_ import tables, train
+
+    jobs = set(pretrain._from(pretrain.get_profile("default")))
+    for seed in tables.seeds_for("default")[1:]:
+        for table in tables.SEED_TABLES:
+            assert {f"seed {seed} {train.ALIASES.get(r, r)}" for r in tables.ROWS[table]} <= jobs
+    assert set(train.VARIANTS) <= jobs  # seed 0: every model the notebook uses
+
+
+def test_the_command_line_refuses_an_unknown_notebook_naming_the_choices(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        pretrain.main(["--only", "99_nothing"])
+    err = capsys.readouterr().err
+    assert "99_nothing" in err and "40_from" in err

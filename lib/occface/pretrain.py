@@ -92,9 +92,16 @@ def _oa_gan(p: Profile) -> JobSet:
 
 
 def _from(p: Profile) -> JobSet:
-    from .papers.from_ import train
+    from .papers.from_ import tables, train
 
-    return {name: (lambda name=name: train.FROMModels(p).model(name)) for name in train.MAIN}
+    # seed 0: every model of the notebook; the other seeds: the rows of the seed tables (Tables 3, 4, 7)
+    jobs: JobSet = {name: (lambda name=name: train.FROMModels(p).model(name))
+                    for name in (*train.MAIN, *train.VARIANTS)}
+    for seed in tables.seeds_for(p)[1:]:
+        names = dict.fromkeys(train.ALIASES.get(row, row) for t in tables.SEED_TABLES for row in tables.ROWS[t])
+        jobs |= {f"seed {seed} {name}": (lambda name=name, seed=seed: train.FROMModels(p, seed).model(name))
+                 for name in names}
+    return jobs
 
 
 def _id_gan(p: Profile) -> JobSet:
@@ -201,3 +208,31 @@ def pretrain(profile: str, notebooks: list[str], jobs: int, source: str = "occfa
             status = f"failed ({error}); the notebook will train it" if error else "ready"
             print(f"    [{len(done)}/{len(todo)}] {nb}: {job} {status} ({seconds:.0f} s)", flush=True)
     return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m occface.pretrain --profile quick --jobs 2``: train every notebook's models (or ``--only``'s)
+    in worker processes, without running the notebooks (CI does this before its tests); exit 1 if a job failed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m occface.pretrain", description=main.__doc__)
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (one thread each)")
+    parser.add_argument("--only", nargs="*", default=list(NOTEBOOK_JOBS), help="notebook stems (default: all)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.only) - set(NOTEBOOK_JOBS))
+    if unknown:
+        parser.error(f"no pre-training jobs for {unknown}; choose from {sorted(NOTEBOOK_JOBS)}")
+    start = time.perf_counter()
+    if args.jobs > 1:
+        done = pretrain(args.profile, args.only, args.jobs)
+    else:  # one job after another in this process, on one thread as a worker would be
+        done = [run_job(args.profile, nb, job) for nb, job in jobs_for(args.only, args.profile)]
+    failed = [(nb, job, err) for nb, job, _, err in done if err]
+    print(f"pre-trained {len(done) - len(failed)} of {len(done)} job(s) in {time.perf_counter() - start:.0f} s"
+          + "".join(f"\n    FAILED {nb}: {job}: {err}" for nb, job, err in failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -196,12 +196,12 @@ class FROMExperiment(FROMModels):
                            "binarization thresholds (K=5, λ=1)", [NO_MEGAFACE])
 
     def table3(self) -> Table:
-        rows = {k: self.identification_row(k) for k in ("K0", "K3", "K4", "K5", "K6")}
+        rows = {k: self.identification_row(k) for k in ROWS["table3"]}
         return self._table("table3", rows, PAPER["table3"], "Rank-1 identification (%) for K (K0 = Baseline)",
                            [NO_MEGAFACE])
 
     def table4(self) -> Table:
-        rows = {k: self.identification_row(k) for k in ("λ0", "λ0.5", "λ1.0")}
+        rows = {k: self.identification_row(k) for k in ROWS["table4"]}
         return self._table("table4", rows, PAPER["table4"], "Rank-1 identification (%) for λ of Eq. 6 "
                            "(λ0 = Baseline-MD)", [NO_MEGAFACE])
 
@@ -225,7 +225,7 @@ class FROMExperiment(FROMModels):
                             "(placement='region', the official region boxes)."])
 
     def table7(self) -> Table:
-        rows = {k: self.identification_row(k) for k in ("FC", "2D", "3D")}
+        rows = {k: self.identification_row(k) for k in ROWS["table7"]}
         return self._table("table7", rows, PAPER["table7"], "Rank-1 identification (%): masks on FC features, "
                            "2-D and 3-D masks", [NO_MEGAFACE])
 
@@ -246,6 +246,8 @@ class FROMExperiment(FROMModels):
 
 
 SEED_TABLES = ("table3", "table4", "table7")  # the ablations whose effects are a point or two
+# the rows (model labels) of each ablation table
+ROWS = {"table3": ("K0", "K3", "K4", "K5", "K6"), "table4": ("λ0", "λ0.5", "λ1.0"), "table7": ("FC", "2D", "3D")}
 
 
 @dataclass(frozen=True)
