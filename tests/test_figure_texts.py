@@ -82,8 +82,5 @@ def test_every_committed_quick_figure_has_no_overlapping_text():
             if entry["kind"] == "figure":
                 found[f"{manifest.parent.name}/{name}"] = entry.get("text_overlaps")
     assert found, "no committed quick figures"
-    # known, stated exceptions (each one a figure to fix, not a tolerance): 02's scatter labels are stacked by
-    # plots.label_points at draw time; the check counts 8 touching label pairs that the saved PNG shows apart
-    known = {"evaluation/accuracy_vs_area"}
-    bad = {k: v for k, v in found.items() if v != 0 and k not in known}
+    bad = {k: v for k, v in found.items() if v != 0}
     assert not bad, f"figures with overlapping text (None: published before the check): {bad}"

@@ -82,3 +82,22 @@ def test_built_notebooks_are_cleaned_of_machine_paths():
     out = clean_notebook(nb)
     assert "/tmp/" not in out.cells[0].outputs[0]["text"] and "UserWarning: overlapping text" in out.cells[0].outputs[0]["text"]
     assert "/tmp/" not in out.metadata["papermill"]["input_path"]
+
+
+def test_a_progress_bar_in_an_executed_notebook_saves_where_it_ended():
+    """Bars that end (issue 25): a notebook widget's saved text is its state when shown (0 %) unless updated;
+    occface.progress updates it on close, so the executed notebook reads 150/150 (or where a bar stopped)."""
+    import pytest
+
+    nbclient = pytest.importorskip("nbclient")
+    lib = str(ROOT / "lib")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {lib!r})\n"
+                                          "from occface.progress import tqdm\n"
+                                          "with tqdm(range(150), desc='done') as bar:\n    for _ in bar: pass"),
+                nbformat.v4.new_code_cell("try:\n    with tqdm(range(150), desc='stopped') as bar:\n"
+                                          "        for i in bar:\n            if i == 40: raise KeyboardInterrupt\n"
+                                          "except KeyboardInterrupt: pass")]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    texts = [o["data"]["text/plain"] for c in nb.cells for o in c.outputs if "text/plain" in o.get("data", {})]
+    assert len(texts) == 2 and "150/150" in texts[0] and "40/150" in texts[1], texts

@@ -58,3 +58,27 @@ def test_a_wide_grid_with_long_labels_and_a_title_wraps_and_overlaps_nothing():
     assert (nrows, ncols) == (2 * 3, 8)  # 16 columns wrap into two balanced blocks of 8 (at most 10)
     assert text_overlaps(fig) == []
     assert fig._suptitle.get_window_extent().y0 >= max(ax.title.get_window_extent().y1 for ax in fig.axes[:10]) - 1
+
+
+def test_crowded_point_labels_overlap_nothing_stay_inside_and_share_one_spot():
+    """02's accuracy-vs-area scatter in miniature: three groups on a few spots, two points on one spot, a
+    point on the top edge. The check counts no overlapping text; every label lies inside the axes."""
+    import matplotlib.pyplot as plt
+
+    from occface.plots import text_overlaps
+
+    points = {"cup": (8.7, 100), "mouth": (9.8, 100), "block_black": (14.06, 100), "block_noise": (14.06, 100),
+              "S=1.0": (15.0, 100), "block_white": (14.06, 87.5), "left_eye": (13.0, 87.5), "hand": (16.5, 87.5),
+              "phone": (16.4, 93.75), "nose": (8.2, 93.75), "eyeglasses": (6.7, 93.75),
+              "right_eye": (11.9, 81.25), "sunglasses": (12.07, 81.25), "upper_face": (42.5, 50.0)}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs, ys = zip(*points.values())
+    ax.scatter(xs, ys)
+    label_points(ax, xs, ys, list(points))
+    assert text_overlaps(fig) == []
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert "block_black, block_noise" in texts and len(texts) == len(points) - 1
+    frame = ax.get_window_extent()
+    for t in ax.texts:
+        box = t.get_window_extent()
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, t

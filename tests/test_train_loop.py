@@ -237,3 +237,28 @@ def test_the_stored_key_of_a_partial_checkpoint_is_its_finished_files_key(tmp_pa
     with pytest.raises(KeyboardInterrupt):
         trainer.fit(_per_step_batches(trainer, optim, crash_at=25))
     assert load_checkpoint(tmp_path / "toy-dddddddddddd.partial.pt")["key"] == checkpoint_key(path) == "toy-dddddddddddd"
+
+
+def test_no_progress_bar_is_left_open_however_training_ends(tmp_path):
+    """Bars that end: finished, reused, interrupted or diverged, the trainer leaves no open tqdm bar (tqdm keeps
+    its open bars in ``tqdm._instances``). The bar is a context manager; a bare ``for step in bar`` closed too,
+    but only through CPython finalizing the iterator, which this guards against relying on."""
+    from tqdm import tqdm as std_tqdm
+
+    def open_bars():
+        return [b for b in list(std_tqdm._instances) if not b.disable]
+
+    before = len(open_bars())
+    trainer, _, step = _setup(tmp_path / "e.pt", steps=20)
+    trainer.fit(step)  # finished
+    trainer, _, step = _setup(tmp_path / "e.pt", steps=20)
+    trainer.fit(step)  # reused: no bar at 0 %
+    assert len(open_bars()) == before
+    trainer, _, step = _setup(tmp_path / "f.pt", steps=20)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        trainer.fit(lambda s: step(s, crash_at=5))
+    trainer, _, _ = _setup(tmp_path / "g.pt", steps=20)
+    with pytest.raises(TrainingDivergedError) as diverged:
+        trainer.fit(lambda s: {"loss": float("nan")})
+    assert interrupted.value is not None and diverged.value is not None
+    assert len(open_bars()) == before

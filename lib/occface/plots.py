@@ -98,26 +98,91 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
 
 
 def label_points(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str], fontsize: int = 6,
-                 gap: float = 1.15) -> None:
-    """Annotate scatter points without overlapping labels: labels are stacked upwards (in display space)
-    wherever two would collide, with a thin leader line to their point."""
+                 gap: float = 3.0, marker: float = 4.0) -> None:
+    """Annotate scatter points so that no two labels touch, no label covers a point and every label stays
+    inside the axes: each label takes the nearest free place around its point (right, left, above, below,
+    then diagonals, at growing distances), measured on the rendered figure (renderer extents, the boxes
+    ``text_overlaps`` checks) with ``gap`` points of clear space between labels and ``marker`` points round
+    every point. A label set away from its point gets a thin leader line to it (a line, not part of the
+    label's text box), placed so that it crosses no other point or label where a place allows. Call it once
+    the axes' limits are final: labels are offset from their points in points, so a later change of limits
+    moves the points, not the spaces between labels. Points drawn on one spot share one label (their names
+    joined by commas)."""
+    import math
+
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import Affine2D, Bbox, ScaledTranslation
+
     fig = ax.figure
     fig.canvas.draw()  # positions in pixels need a laid-out figure
     renderer = fig.canvas.get_renderer()
-    placed: list = []
-    order = sorted(range(len(names)), key=lambda i: (ys[i], xs[i]))
-    for i in order:
-        text = ax.annotate(str(names[i]), (xs[i], ys[i]), xytext=(3, 3), textcoords="offset points",
-                           fontsize=fontsize)
-        box = text.get_window_extent(renderer)
-        dy = 3.0
-        while any(box.overlaps(other) for other in placed):
-            dy += box.height * gap / (fig.dpi / 72)
-            text.set_position((3, dy))
+    px = fig.dpi / 72  # pixels per point
+    inside = ax.get_window_extent(renderer).padded(-px)
+    centres = [tuple(c) for c in ax.transData.transform(list(zip(xs, ys)))] if len(xs) else []
+    spots: dict = {}  # points on one spot (within half a pixel): one label naming them all
+    for i, c in enumerate(centres):
+        key = next((k for k in spots if math.dist(centres[k], c) < 0.5), i)
+        spots.setdefault(key, []).append(i)
+    names = [", ".join(str(names[j]) for j in spots[i]) if i in spots else None for i in range(len(centres))]
+    dots = [Bbox.from_extents(cx - marker * px, cy - marker * px, cx + marker * px, cy + marker * px)
+            for cx, cy in centres]
+    line = 1.2 * fontsize  # a line of text, in points: the step between rings of candidate places
+    sides = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+             (0, -1, "center", "top"), (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"),
+             (1, -1, "left", "top"), (-1, -1, "right", "top")]
+    candidates = [(sx * reach * (0.75 if sx and sy else 1), sy * reach * (0.75 if sx and sy else 1), ha, va)
+                  for reach in (marker + 1 + step * line for step in range(12)) for sx, sy, ha, va in sides]
+    labels: list = []  # boxes of the labels placed so far, in pixels
+    leaders: list = []  # their leader lines, as pixel segments
+
+    def nearest(box, point):
+        return min(max(point[0], box.x0), box.x1), min(max(point[1], box.y0), box.y1)
+
+    def crosses(a, b, box) -> bool:  # does the segment a-b pass through box? (sampled: boxes are > 5 px)
+        n = max(2, int(math.dist(a, b) / 2))
+        return any(box.contains(a[0] + (b[0] - a[0]) * k / n, a[1] + (b[1] - a[1]) * k / n) for k in range(1, n))
+
+    def cost(box, i: int) -> float:
+        """How badly a label at ``box`` sits: on another label (worst), out of the axes, over another point,
+        its leader across a point or a label, its leader's length (the least)."""
+        far = box.padded(gap * px / 2)
+        total = 1000 * sum(far.overlaps(other.padded(gap * px / 2)) for other in labels)
+        if not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1):
+            total += 300
+        total += 100 * sum(box.overlaps(dot) for j, dot in enumerate(dots) if j != i)
+        total += 100 * sum(crosses(a, b, box) for a, b in leaders)
+        end = nearest(box, centres[i])
+        if math.dist(centres[i], end) > (marker + 2) * px:  # it needs a leader line
+            total += 30 * sum(crosses(centres[i], end, dot) for j, dot in enumerate(dots) if j != i)
+            total += 30 * sum(crosses(centres[i], end, other) for other in labels)
+        return total + math.dist(centres[i], end) / px / 100  # < 1: candidates reach under 100 points
+
+    crowd = [sum(math.dist(c, d) < 6 * line * px for d in centres) for c in centres]
+    for i in sorted(spots, key=lambda i: (-crowd[i], ys[i], xs[i])):  # the most crowded first
+        text = ax.annotate(names[i], (xs[i], ys[i]), xytext=(0, 0), textcoords="offset points",
+                           fontsize=fontsize, bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none",
+                                                        alpha=0.75))  # legible over grid or reference lines
+        best = None
+        for dx, dy, ha, va in candidates:
+            text.set_position((dx, dy))
+            text.set_ha(ha)
+            text.set_va(va)
             box = text.get_window_extent(renderer)
-        if dy > 3.0:  # moved away from its point: a leader line says which point it names
-            text.remove()
-            text = ax.annotate(str(names[i]), (xs[i], ys[i]), xytext=(3, dy), textcoords="offset points",
-                               fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.3, color="0.5",
-                                                                  shrinkA=0, shrinkB=0))
-        placed.append(box)
+            score = cost(box, i)
+            if best is None or score < best[0]:
+                best = (score, dx, dy, ha, va, box)
+            if score < 1:  # free, and candidates come nearest first: the nearest free place
+                break
+        _, dx, dy, ha, va, box = best
+        text.set_position((dx, dy))
+        text.set_ha(ha)
+        text.set_va(va)
+        labels.append(box)
+        end = nearest(box, centres[i])
+        if math.dist(centres[i], end) > (marker + 2) * px:  # off its point: a leader line says which it names
+            leaders.append((centres[i], end))
+            lx, ly = (end[0] - centres[i][0]) / px, (end[1] - centres[i][1]) / px  # in points
+            start = 0.8 * marker / math.hypot(lx, ly)
+            at_point = Affine2D().scale(1 / 72) + fig.dpi_scale_trans + ScaledTranslation(xs[i], ys[i], ax.transData)
+            ax.add_artist(Line2D([lx * start, lx], [ly * start, ly], transform=at_point, lw=0.5, color="0.4",
+                                 zorder=text.get_zorder() - 0.5))

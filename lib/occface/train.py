@@ -46,7 +46,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .paths import cache_dir
 from .results import atomic_write_bytes
@@ -428,27 +428,28 @@ class Trainer:
             torch.set_num_threads(TRAIN_THREADS)
         self.fast_layout(True)
         try:
-            bar = tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
-                       disable=not self.accelerator.is_main_process, mininterval=2.0)
-            for step in bar:
-                with self.autocast():
-                    losses = step_fn(step)
-                for name, value in losses.items():
-                    value = float(value)
-                    if not math.isfinite(value):
-                        raise TrainingDivergedError(self._diverged_message(name, value, step))
-                    self.history.setdefault(name, []).append(value)
-                for scheduler in self.schedulers.values():
-                    scheduler.step()
-                if step % 10 == 0:
-                    bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in self.history.items()}, refresh=False)
-                if (step + 1) % self.save_every == 0 and step + 1 < self.steps and self.accelerator.is_main_process:
-                    payload = self._payload(step + 1, finished=False)
-                    if _finite_modules(payload):
-                        save_checkpoint(self.partial, payload)
-                    else:  # keep the last good one; the loss will say NaN soon enough
-                        warnings.warn(f"{self.desc}: weights are not finite at step {step + 1}; "
-                                      f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
+            # a context manager: the bar is closed however the loop ends (finished, diverged, interrupted)
+            with tqdm(range(start, self.steps), desc=self.desc, initial=start, total=self.steps,
+                      disable=not self.accelerator.is_main_process, mininterval=2.0) as bar:
+                for step in bar:
+                    with self.autocast():
+                        losses = step_fn(step)
+                    for name, value in losses.items():
+                        value = float(value)
+                        if not math.isfinite(value):
+                            raise TrainingDivergedError(self._diverged_message(name, value, step))
+                        self.history.setdefault(name, []).append(value)
+                    for scheduler in self.schedulers.values():
+                        scheduler.step()
+                    if step % 10 == 0:
+                        bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in self.history.items()}, refresh=False)
+                    if (step + 1) % self.save_every == 0 and step + 1 < self.steps and self.accelerator.is_main_process:
+                        payload = self._payload(step + 1, finished=False)
+                        if _finite_modules(payload):
+                            save_checkpoint(self.partial, payload)
+                        else:  # keep the last good one; the loss will say NaN soon enough
+                            warnings.warn(f"{self.desc}: weights are not finite at step {step + 1}; "
+                                          f"kept the previous partial checkpoint", RuntimeWarning, stacklevel=2)
         finally:
             torch.set_num_threads(threads)
             self.fast_layout(False)

@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .align import METHOD_NAMES, as_hw, load_landmarks, similarity, template
 from ..paths import DataNotFoundError, cache_dir, data_root
@@ -201,11 +201,11 @@ def _aligned(name: str, hw: tuple[int, int], base: Path) -> dict:
         return data
     images = np.empty((len(paths), 3, hw[0], hw[1]), np.uint8)  # stored channel-first: loads need no permute
     out_marks = np.empty((len(paths), 5, 2), np.float32)
-    for i, rel in enumerate(tqdm(paths, desc=f"aligning {name} faces at {hw[0]}x{hw[1]} (cached once)",
-                                 mininterval=2.0)):
-        face, out_marks[i] = warp_to_template(read_rgb(base / rel), marks["landmarks"][i].astype(np.float64),
-                                              hw)
-        images[i] = face.transpose(2, 0, 1)
+    with tqdm(paths, desc=f"aligning {name} faces at {hw[0]}x{hw[1]} (cached once)", mininterval=2.0) as bar:
+        for i, rel in enumerate(bar):  # closed even when a face fails to align
+            face, out_marks[i] = warp_to_template(read_rgb(base / rel), marks["landmarks"][i].astype(np.float64),
+                                                  hw)
+            images[i] = face.transpose(2, 0, 1)
     data = {"images": images, "landmarks": out_marks, "method": marks["method"], "paths": paths}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, images=images, landmarks=out_marks, method=marks["method"], paths=np.array(paths))

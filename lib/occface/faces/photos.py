@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from ..paths import cache_dir
 from ..results import atomic_write_bytes
@@ -44,12 +44,13 @@ def _align(files: Sequence[Path], hw: tuple[int, int]) -> dict[str, np.ndarray]:
     images = np.empty((len(files), 3, *hw), np.uint8)
     marks = np.empty((len(files), 5, 2), np.float32)
     detected = np.empty(len(files), bool)
-    for i, f in enumerate(tqdm(files, desc="aligning photos (cached once)", mininterval=2.0)):
-        image = read_rgb(f, USER_FIX)
-        w, h = image.size
-        points, method = detector(np.asarray(image), (w // 5, h // 5, w - w // 5, h - h // 5))
-        face, marks[i] = warp_to_template(image, points, hw)
-        images[i], detected[i] = face.transpose(2, 0, 1), method == DETECTED
+    with tqdm(files, desc="aligning photos (cached once)", mininterval=2.0) as bar:
+        for i, f in enumerate(bar):  # closed even when a photo fails to read
+            image = read_rgb(f, USER_FIX)
+            w, h = image.size
+            points, method = detector(np.asarray(image), (w // 5, h // 5, w - w // 5, h - h // 5))
+            face, marks[i] = warp_to_template(image, points, hw)
+            images[i], detected[i] = face.transpose(2, 0, 1), method == DETECTED
     return {"images": images, "landmarks": marks, "detected": detected}
 
 
