@@ -10,7 +10,7 @@ second half of the LFW test people, disjoint from the LFW columns' people, and s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 
 from ...eval.protocols import TestSet, identification_rates
 from ...profiles import ProfileConfig
-from ...results import Cell
+from ...results import Cell, Results
 from ...tables import Table
 from . import published
 from .train import FSGConfig, LazyPairs, TrainedFSG, occlude_fsg, train_fsg_gan
@@ -82,16 +82,17 @@ def as_method(restore: Callable[[torch.Tensor], torch.Tensor]) -> Method:
     return lambda images, mask: restore(images)
 
 
-def compared_methods(profile: str) -> tuple[dict[str, Method], list[str]]:
+def compared_methods(profile: str, rows: Sequence[str] | None = None) -> tuple[dict[str, Method], list[str]]:
     """Cycle-GAN, DeepFill (generic holes; and in-domain, the upper bound) and OA-GAN from the registry (their
-    modules imported here, so the link reads in the code), and notes."""
+    modules imported here, so the link reads in the code), and notes; ``rows``: only these rows of ``COMPARED``
+    (in that order), the others neither trained nor loaded."""
     from ... import registry
     from ...baselines import cyclegan, deepfill  # noqa: F401  (registers "cyclegan", "deepfill", "deepfill-generic")
     from ..oa_gan import registration  # noqa: F401  (registers "oa-gan")
 
     out: dict[str, Method] = {}
     notes = []
-    for row, name in COMPARED.items():
+    for row, name in (COMPARED if rows is None else {row: COMPARED[row] for row in rows}).items():
         if registry.method(name).kind == "inpainter":
             out[row] = registry.inpainter(name, profile)
             notes.append(f"{row} ({name}) is given the true occluder mask, as the paper gave DeepFill"
@@ -102,6 +103,27 @@ def compared_methods(profile: str) -> tuple[dict[str, Method], list[str]]:
         else:
             out[row] = as_method(registry.restorer(name, profile))
     return out, notes
+
+
+def script_config(description: str) -> FSGConfig:
+    """The command line of the ``scripts/fsg_gan_*.py`` checks: ``--profile`` (default quick), torch on one CPU
+    thread; returns the profile's :class:`FSGConfig`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--profile", default="quick")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    return FSGConfig.for_profile(args.profile)
+
+
+def script_results(profile: str) -> Results:
+    """Where the ``scripts/fsg_gan_*.py`` checks write their tables: ``$OCCFACE_RESULTS/<profile>/fsg_gan``,
+    opened as notebook 20 opens it (quietly)."""
+    from ...notebook import start_notebook
+
+    return start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)",
+                          quiet=True).results
 
 
 def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
