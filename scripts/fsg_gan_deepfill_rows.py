@@ -30,7 +30,8 @@ def main() -> None:
         print(f"hole PSNR (dB) {name}: {line}")
     table = tables.table2(cfg, methods, sets)
     print(table.frame().T.to_string())
-    table.write(tables.script_results(cfg.profile))
+    from occface.notebook import start_notebook
+    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
 
 
 if __name__ == "__main__":

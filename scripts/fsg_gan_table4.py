@@ -53,7 +53,8 @@ def main() -> None:
     variants = {row: tables.as_method(t.model.restore) for row, t in trained.items()}
     table = tables.table4(cfg, variants, test)
     print(table.frame().to_string())
-    table.write(tables.script_results(cfg.profile))
+    from occface.notebook import start_notebook
+    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import torch
 
 from ...eval.protocols import TestSet, identification_rates
 from ...profiles import ProfileConfig
-from ...results import Cell, Results
+from ...results import Cell
 from ...tables import Table
 from . import published
 from .train import FSGConfig, LazyPairs, TrainedFSG, occlude_fsg, train_fsg_gan
@@ -36,6 +36,7 @@ VARIANTS = {"HDC + multi-RFs Dis.": {}, "w/o HDC": {"hdc": False}, "Regular Dis.
             "Official losses (beyond the paper)": {"official_losses": True}}
 
 
+DATASET = "LFW deep-funneled + occluder templates (OCCFACE_DATA)"  # the dataset line of the fsg_gan results
 CELEBA_STANDIN = "*"  # Set1-CelebA* / Set2-CelebA*: computed on the second half of the LFW test people
 
 
@@ -115,15 +116,6 @@ def script_config(description: str) -> FSGConfig:
     args = parser.parse_args()
     torch.set_num_threads(1)
     return FSGConfig.for_profile(args.profile)
-
-
-def script_results(profile: str) -> Results:
-    """Where the ``scripts/fsg_gan_*.py`` checks write their tables: ``$OCCFACE_RESULTS/<profile>/fsg_gan``,
-    opened as notebook 20 opens it (quietly)."""
-    from ...notebook import start_notebook
-
-    return start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)",
-                          quiet=True).results
 
 
 def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
