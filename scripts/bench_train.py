@@ -170,10 +170,15 @@ def _rla(lib, profile):
     return cfg.batch, lambda: rla.train_rla(cfg, rla.training_pairs(cfg))
 
 
-def _deepfill(lib, profile):
-    df = importlib.import_module(f"{lib.__name__}.baselines.deepfill")
-    cfg = df.DeepFillConfig.for_profile(profile)
-    return cfg.batch, lambda: df.train_deepfill(cfg)
+def _configured(module: str, config: str,
+                train: str) -> Callable[[types.ModuleType, str], tuple[int, Callable[[], Any]]]:
+    """The ``build`` of a model trained by ``module.train(cfg)``, ``cfg = module.config.for_profile(profile)``
+    (``module`` relative to the library)."""
+    def build(lib, profile):
+        mod = importlib.import_module(f"{lib.__name__}.{module}")
+        cfg = getattr(mod, config).for_profile(profile)
+        return cfg.batch, lambda: getattr(mod, train)(cfg)
+    return build
 
 
 def _from(lib, profile):
@@ -182,38 +187,18 @@ def _from(lib, profile):
     return models.recipe.batch, lambda: models.model("FROM")
 
 
-def _fsg(lib, profile):
-    fsg = importlib.import_module(f"{lib.__name__}.papers.fsg_gan.train")
-    cfg = fsg.FSGConfig.for_profile(profile)
-    return cfg.batch, lambda: fsg.train_fsg_gan(cfg)
-
-
-def _oa(lib, profile):
-    oa = importlib.import_module(f"{lib.__name__}.papers.oa_gan.train")
-    cfg = oa.OAGANConfig.for_profile(profile)
-    return cfg.batch, lambda: oa.train_oa_gan(cfg)
-
-
-def _idgan(lib, profile):
-    ig = importlib.import_module(f"{lib.__name__}.papers.id_gan.train")
-    cfg = ig.IDGANTrainConfig.for_profile(profile)
-    return cfg.batch, lambda: ig.train_id_gan(cfg)
-
-
-def _pconv(lib, profile):
-    pc = importlib.import_module(f"{lib.__name__}.baselines.pconv")
-    cfg = pc.PConvConfig.for_profile(profile)
-    return cfg.batch, lambda: pc.train_pconv(cfg)
-
-
 MODELS = {
     "rla": Model("RLA stage 1", "RLA stage1", _rla, ("loss",)),
-    "deepfill": Model("DeepFill", "DeepFill", _deepfill, ("g",)),
+    "deepfill": Model("DeepFill", "DeepFill", _configured("baselines.deepfill", "DeepFillConfig", "train_deepfill"),
+                      ("g",)),
     "from": Model("FROM fine-tune", "FROM FROM", _from, ("loss",), (("papers.from_.train", "occlude_mixed"),)),
-    "fsg": Model("FSG-GAN G+D", "FSG-GAN G/D", _fsg, ("g",)),
-    "oagan": Model("OA-GAN paired", "OA-GAN", _oa, ("d_total",)),
-    "idgan": Model("ID-GAN Our-wID", "ID-GAN", _idgan, ("total",), (("papers.id_gan.train", "training_batch"),)),
-    "pconv": Model("PConv", "PConv", _pconv, ("loss",)),
+    "fsg": Model("FSG-GAN G+D", "FSG-GAN G/D", _configured("papers.fsg_gan.train", "FSGConfig", "train_fsg_gan"),
+                 ("g",)),
+    "oagan": Model("OA-GAN paired", "OA-GAN", _configured("papers.oa_gan.train", "OAGANConfig", "train_oa_gan"),
+                   ("d_total",)),
+    "idgan": Model("ID-GAN Our-wID", "ID-GAN", _configured("papers.id_gan.train", "IDGANTrainConfig", "train_id_gan"),
+                   ("total",), (("papers.id_gan.train", "training_batch"),)),
+    "pconv": Model("PConv", "PConv", _configured("baselines.pconv", "PConvConfig", "train_pconv"), ("loss",)),
 }
 
 

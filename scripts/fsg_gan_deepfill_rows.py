@@ -10,29 +10,18 @@ mask) is the upper bound. Prints PSNR / SSIM per test set and the hole PSNR (ins
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from occface.eval.metrics import masked_psnr
 from occface.papers.fsg_gan import tables
-from occface.papers.fsg_gan.train import FSGConfig, train_fsg_gan
+from occface.papers.fsg_gan.train import train_fsg_gan
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="quick")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    from occface import registry
-    from occface.baselines import deepfill  # noqa: F401  (registers both DeepFills)
-
-    cfg = FSGConfig.for_profile(args.profile)
+    cfg = tables.script_config(__doc__.splitlines()[0])
     full = train_fsg_gan(cfg)
-    methods = {"Occluded image": lambda x, m: x,
-               "DeepFill": registry.inpainter("deepfill-generic", args.profile),
-               tables.UPPER_BOUND: registry.inpainter("deepfill", args.profile),
-               "FSG-GAN": tables.as_method(full.model.restore)}
+    deepfills, _ = tables.compared_methods(cfg.profile, rows=("DeepFill", tables.UPPER_BOUND))
+    methods = {"Occluded image": lambda x, m: x, **deepfills, "FSG-GAN": tables.as_method(full.model.restore)}
     sets = tables.test_sets(cfg)
     for name, s in sets.items():
         with torch.no_grad():
@@ -42,8 +31,7 @@ def main() -> None:
     table = tables.table2(cfg, methods, sets)
     print(table.frame().T.to_string())
     from occface.notebook import start_notebook
-    table.write(start_notebook("fsg_gan", args.profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)",
-                               quiet=True).results)
+    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ folder) and prints it.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
 import torch
@@ -37,11 +36,7 @@ def head_weights(cfg: FSGConfig, trained: TrainedFSG, real: torch.Tensor, fake: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="quick")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    cfg = FSGConfig.for_profile(args.profile)
+    cfg = tables.script_config(__doc__.splitlines()[0])
     trained = tables.train_variants(cfg)
     test = tables.test_sets(cfg)["Set2-LFW"]
     real = test.clean[:64]
@@ -58,15 +53,8 @@ def main() -> None:
     variants = {row: tables.as_method(t.model.restore) for row, t in trained.items()}
     table = tables.table4(cfg, variants, test)
     print(table.frame().to_string())
-    res = _results(args.profile)
-    table.write(res)
-
-
-def _results(profile: str):
     from occface.notebook import start_notebook
-
-    return start_notebook("fsg_gan", profile, "LFW deep-funneled + occluder templates (OCCFACE_DATA)",
-                          quiet=True).results
+    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -6,22 +9,21 @@ from occface.runtime import seed_everything
 from occface.train import (CheckpointKeyError, CheckpointRefusedError, CorruptCheckpointWarning, Trainer,
                            TrainingDivergedError, checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint)
 
+# the tiny model and its step, shared with the data-parallel smoke run
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("ddp_smoke", ROOT / "scripts" / "ddp_smoke.py")
+ddp_smoke = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ddp_smoke)
+
 
 def _setup(path, steps=40):
-    seed_everything(0)
-    model = nn.Linear(4, 1)
-    optim = torch.optim.SGD(model.parameters(), lr=0.05)
-    trainer = Trainer({"model": model}, {"optim": optim}, path, steps=steps, save_every=10, desc="toy")
+    trainer, model, optim = ddp_smoke.tiny_trainer(path, steps=steps, desc="toy", save_every=10)
 
     def step_fn(step, crash_at=None):
         if step == crash_at:
             raise KeyboardInterrupt
         x = torch.randn(8, 4)  # consumes the global RNG: resume must restore it
-        loss = ((trainer.modules["model"](x) - x.sum(1, keepdim=True)) ** 2).mean()
-        optim.zero_grad()
-        trainer.backward(loss)
-        optim.step()
-        return {"loss": loss.item()}
+        return ddp_smoke.sum_step(trainer, optim, x)
     return trainer, model, step_fn
 
 
@@ -91,12 +93,8 @@ def _per_step_batches(trainer, optim, crash_at=None, nan_from=None):
         if step == crash_at:
             raise KeyboardInterrupt
         g = torch.Generator().manual_seed(1000 + step)  # the batch of a step depends on the step only
-        x = torch.randn(16, 4, generator=g)
-        loss = ((trainer.modules["model"](x) - x.sum(1, keepdim=True)) ** 2).mean()  # dropout: global RNG
-        optim.zero_grad()
-        trainer.backward(loss)
-        optim.step()
-        return {"loss": float("nan") if nan_from is not None and step >= nan_from else loss.item()}
+        logs = ddp_smoke.sum_step(trainer, optim, torch.randn(16, 4, generator=g))  # dropout: global RNG
+        return {"loss": float("nan")} if nan_from is not None and step >= nan_from else logs
     return step_fn
 
 
@@ -129,12 +127,7 @@ def test_a_long_lived_generator_is_restored_on_resume(tmp_path):
         def step_fn(step):
             if step == crash_at:
                 raise KeyboardInterrupt
-            x = torch.randn(16, 4, generator=sampler)  # one stream across steps
-            loss = ((trainer.modules["model"](x) - x.sum(1, keepdim=True)) ** 2).mean()
-            optim.zero_grad()
-            trainer.backward(loss)
-            optim.step()
-            return {"loss": loss.item()}
+            return ddp_smoke.sum_step(trainer, optim, torch.randn(16, 4, generator=sampler))  # one stream across steps
         trainer.fit(step_fn)
         return _weights(model)
 

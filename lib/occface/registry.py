@@ -73,6 +73,16 @@ def _shape(x: Any) -> str:
     return str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__
 
 
+def _in_unit_range(batch: torch.Tensor, nonfinite: str, out_of_range: Callable[[float, float], str]) -> None:
+    """A ValueError unless ``batch`` is finite (``nonfinite``: its message) and within [0,1] up to ``ROUNDING``
+    (``out_of_range(low, high)``: its message, from the batch's least and greatest value); an empty batch passes."""
+    if batch.numel() and not torch.isfinite(batch).all():
+        raise ValueError(nonfinite)
+    low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
+    if low < -ROUNDING or high > 1 + ROUNDING:
+        raise ValueError(out_of_range(float(low), float(high)))
+
+
 def check_images(images: Any, who: str, size: int | None = None) -> torch.Tensor:
     """``images`` as a float32 (N,3,H,W) batch, or a ValueError stating the expected layout and range: RGB
     (N,3,H,W) (or one (3,H,W) image, returned as a batch of one), floating point, finite, in [0,1], and
@@ -88,12 +98,9 @@ def check_images(images: Any, who: str, size: int | None = None) -> torch.Tensor
         raise ValueError(f"{who}: images must be RGB (N,3,H,W), got {_shape(images)}{hint}")
     if not batch.is_floating_point():
         raise ValueError(f"{who}: images must be floating point in [0,1], got {batch.dtype}; divide uint8 by 255")
-    if batch.numel() and not torch.isfinite(batch).all():
-        raise ValueError(f"{who}: images contain NaN or infinite pixels; clean or drop them first")
-    low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
-    if low < -ROUNDING or high > 1 + ROUNDING:
-        raise ValueError(f"{who}: images must lie in [0,1], got [{float(low):.3f}, {float(high):.3f}]; undo a [-1,1] "
-                         "normalisation with (x + 1) / 2 and a 0..255 scale with x / 255")
+    _in_unit_range(batch, f"{who}: images contain NaN or infinite pixels; clean or drop them first",
+                   lambda low, high: f"{who}: images must lie in [0,1], got [{low:.3f}, {high:.3f}]; undo a [-1,1] "
+                                     "normalisation with (x + 1) / 2 and a 0..255 scale with x / 255")
     if size is not None and tuple(batch.shape[-2:]) != (size, size):
         raise ValueError(f"{who}: images must be {size}x{size} (the profile's image size, the size the method was "
                          f"trained at), got {tuple(batch.shape[-2:])}; resize them (torch.nn.functional.interpolate"
@@ -115,12 +122,9 @@ def check_mask(mask: Any, images: torch.Tensor, who: str, single: bool = False) 
         raise ValueError(f"{who}: the mask must be {want} with 1 over the hole (as Occlusion.mask), got "
                          f"{_shape(mask)}{hint}")
     batch = batch.float()
-    if batch.numel() and not torch.isfinite(batch).all():
-        raise ValueError(f"{who}: the mask contains NaN or infinite values")
-    low, high = torch.aminmax(batch) if batch.numel() else (torch.tensor(0.0), torch.tensor(1.0))
-    if low < -ROUNDING or high > 1 + ROUNDING:
-        raise ValueError(f"{who}: mask values must lie in [0,1] (1 = hole), got [{float(low):g}, {float(high):g}]; "
-                         "divide a 0/255 mask by 255 (or use mask > 0)")
+    _in_unit_range(batch, f"{who}: the mask contains NaN or infinite values",
+                   lambda low, high: f"{who}: mask values must lie in [0,1] (1 = hole), got [{low:g}, {high:g}]; "
+                                     "divide a 0/255 mask by 255 (or use mask > 0)")
     return batch.clamp(0, 1)
 
 

@@ -10,7 +10,7 @@ second half of the LFW test people, disjoint from the LFW columns' people, and s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,7 @@ VARIANTS = {"HDC + multi-RFs Dis.": {}, "w/o HDC": {"hdc": False}, "Regular Dis.
             "Official losses (beyond the paper)": {"official_losses": True}}
 
 
+DATASET = "LFW deep-funneled + occluder templates (OCCFACE_DATA)"  # the dataset line of the fsg_gan results
 CELEBA_STANDIN = "*"  # Set1-CelebA* / Set2-CelebA*: computed on the second half of the LFW test people
 
 
@@ -82,16 +83,17 @@ def as_method(restore: Callable[[torch.Tensor], torch.Tensor]) -> Method:
     return lambda images, mask: restore(images)
 
 
-def compared_methods(profile: str) -> tuple[dict[str, Method], list[str]]:
+def compared_methods(profile: str, rows: Sequence[str] | None = None) -> tuple[dict[str, Method], list[str]]:
     """Cycle-GAN, DeepFill (generic holes; and in-domain, the upper bound) and OA-GAN from the registry (their
-    modules imported here, so the link reads in the code), and notes."""
+    modules imported here, so the link reads in the code), and notes; ``rows``: only these rows of ``COMPARED``
+    (in that order), the others neither trained nor loaded."""
     from ... import registry
     from ...baselines import cyclegan, deepfill  # noqa: F401  (registers "cyclegan", "deepfill", "deepfill-generic")
     from ..oa_gan import registration  # noqa: F401  (registers "oa-gan")
 
     out: dict[str, Method] = {}
     notes = []
-    for row, name in COMPARED.items():
+    for row, name in (COMPARED if rows is None else {row: COMPARED[row] for row in rows}).items():
         if registry.method(name).kind == "inpainter":
             out[row] = registry.inpainter(name, profile)
             notes.append(f"{row} ({name}) is given the true occluder mask, as the paper gave DeepFill"
@@ -102,6 +104,18 @@ def compared_methods(profile: str) -> tuple[dict[str, Method], list[str]]:
         else:
             out[row] = as_method(registry.restorer(name, profile))
     return out, notes
+
+
+def script_config(description: str) -> FSGConfig:
+    """The command line of the ``scripts/fsg_gan_*.py`` checks: ``--profile`` (default quick), torch on one CPU
+    thread; returns the profile's :class:`FSGConfig`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--profile", default="quick")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    return FSGConfig.for_profile(args.profile)
 
 
 def train_variants(cfg: FSGConfig, identity=None) -> dict[str, TrainedFSG]:
