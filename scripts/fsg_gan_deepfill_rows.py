@@ -18,7 +18,11 @@ from occface.papers.fsg_gan.train import train_fsg_gan
 
 
 def main() -> None:
+    from occface.notebook import start_notebook
+
     cfg = tables.script_config(__doc__.splitlines()[0])
+    # before any training, as notebook 20 does: its seed and training precision (part of the checkpoint keys)
+    results = start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results
     full = train_fsg_gan(cfg)
     deepfills, _ = tables.compared_methods(cfg.profile, rows=("DeepFill", tables.UPPER_BOUND))
     methods = {"Occluded image": lambda x, m: x, **deepfills, "FSG-GAN": tables.as_method(full.model.restore)}
@@ -30,8 +34,7 @@ def main() -> None:
         print(f"hole PSNR (dB) {name}: {line}")
     table = tables.table2(cfg, methods, sets)
     print(table.frame().T.to_string())
-    from occface.notebook import start_notebook
-    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
+    table.write(results)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,11 @@ def head_weights(cfg: FSGConfig, trained: TrainedFSG, real: torch.Tensor, fake: 
 
 
 def main() -> None:
+    from occface.notebook import start_notebook
+
     cfg = tables.script_config(__doc__.splitlines()[0])
+    # before any training, as notebook 20 does: its seed and training precision (part of the checkpoint keys)
+    results = start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results
     trained = tables.train_variants(cfg)
     test = tables.test_sets(cfg)["Set2-LFW"]
     real = test.clean[:64]
@@ -53,8 +57,7 @@ def main() -> None:
     variants = {row: tables.as_method(t.model.restore) for row, t in trained.items()}
     table = tables.table4(cfg, variants, test)
     print(table.frame().to_string())
-    from occface.notebook import start_notebook
-    table.write(start_notebook("fsg_gan", cfg.profile, tables.DATASET, quiet=True).results)
+    table.write(results)
 
 
 if __name__ == "__main__":
