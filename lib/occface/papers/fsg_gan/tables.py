@@ -265,7 +265,7 @@ def fig7(methods: dict[str, Method | None], sets: dict[str, TestSet], n: int = 4
             for row, method in methods.items():
                 rows[row].append(method(occ, mask).clamp(0, 1))
             rows["ground truth"].append(s.clean[shown])
-    titles = [f"{name} #{i + 1}" for name in sets for i in range(n)]
+    titles = [f"{name}\n#{i + 1}" for name in sets for i in range(n)]  # two lines: 8 columns a block
     return image_grid({row: torch.cat(v) for row, v in rows.items()}, titles, size=0.9, max_columns=2 * n,
                       title="Every compared method on the same faces of each test set")
 
