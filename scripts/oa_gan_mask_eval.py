@@ -10,6 +10,8 @@ checkpoints share the cache keys of full-data models, so run it under its own ``
 ``--split test``: the full-data model on LFW's test people (``oa_gan.tables.test_set``), for reporting only.
 
     python scripts/oa_gan_mask_eval.py --profile quick --split val --set pixel_mask=learned
+    python scripts/oa_gan_mask_eval.py --profile default --split val --cfg steps=300 --set known_mask=0 \
+        --cfg clean_share=0     # Eqs. 8-9 as printed: no mask supervision (the former default)
 """
 
 from __future__ import annotations

@@ -5,22 +5,25 @@ generator and critic at a profile's sizes, prints the mean dL/dM of every weight
 occluder pixels and over the other pixels, M = 1 meaning "keep". A gradient step moves M by -lr * dL/dM:
 dL/dM > 0 on occluder pixels opens the hole there (the wanted direction), < 0 keeps the occluder.
 The pixel term (Eq. 6) is shown three ways: weights from the learned mask and differentiated ("learned", the
-former code), weights from the learned mask but detached ("given", the paper's intent, now the default) and
-weights from the true occluder mask (what a supervised PConv-style loss would use).
+former code), weights from the learned mask but detached ("given") and weights from the true occluder mask
+("known"); the BCE of M against the known synthetic mask (``known_mask``, :func:`model.mask_fit`) at weight 1.
+``--checkpoint`` measures a trained generator and critic instead (e.g. after 300 steps).
 
     python scripts/oa_gan_mask_gradient.py --profile default --batch 16
+    python scripts/oa_gan_mask_gradient.py --profile default --checkpoint $OCCFACE_CACHE/.../oa-gan-<key>.pt
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 
 import torch
 
 from occface.faces.pairs import step_generator
 from occface.nn.losses import PerceptualStyle, masked_l1
-from occface.papers.oa_gan.model import (OAGAN, Discriminator, GeneratorOutput, generator_losses,
+from occface.papers.oa_gan.model import (OAGAN, Discriminator, GeneratorOutput, generator_losses, mask_fit,
                                          pixel_loss)
 from occface.papers.oa_gan.train import OAGANConfig, _init_generator, training_data
 from occface.runtime import seed_everything
@@ -59,7 +62,7 @@ def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool =
         from occface.nn.identity import feature_network
         ps = PerceptualStyle(feature_network())
     w = cfg.weights
-    terms = generator_losses(out, disc, w, b.clean, ps, b.attrs, b.known)
+    terms = generator_losses(out, disc, w, b.clean, ps, b.attrs, b.known, occluder=b.mask)
     terms.pop("total")
     occ = b.mask
     rest = 1 - occ
@@ -82,8 +85,13 @@ def mask_gradients(cfg: OAGANConfig, batch: int, seed: int = 0, features: bool =
                        mean_grad(term, keep, lower))
     x = out.final if w.pixel_on == "final" else out.synth
     term = w.pixel * masked_l1(x, b.clean, occ, hole=w.hole, valid=w.valid)
-    rows["pixel, weights from the true mask"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest),
-                                                 float(term.detach()), mean_grad(term, keep, lower))
+    rows["pixel, weights known (true mask)"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest),
+                                                float(term.detach()), mean_grad(term, keep, lower))
+    term = mask_fit(out, occ)
+    rows["known-mask BCE, weight 1"] = (mean_grad(term, keep, occ), mean_grad(term, keep, rest),
+                                        float(term.detach()), mean_grad(term, keep, lower))
+    rows["(mean M on occluder px / other px)"] = (float((keep * occ).sum() / occ.sum()),
+                                                  float((keep * rest).sum() / rest.sum()), 0.0, 0.0)
     return rows
 
 
@@ -96,10 +104,12 @@ def main() -> None:
     parser.add_argument("--smooth-weight", type=float, default=None, help="lambda_4 (default: the config's)")
     parser.add_argument("--checkpoint", default="", help="a trained OA-GAN checkpoint file (default: at init)")
     parser.add_argument("--no-features", action="store_true", help="skip the perceptual / style terms")
+    parser.add_argument("--set", action="append", default=[], help="LossWeights field=value (JSON value)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = OAGANConfig.for_profile(args.profile)
     changes = {k: v for k, v in (("mask", args.mask_weight), ("smooth", args.smooth_weight)) if v is not None}
+    changes |= {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     cfg = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, **changes))
     runs = [mask_gradients(cfg, args.batch, seed, not args.no_features, args.checkpoint)
             for seed in range(args.seeds)]

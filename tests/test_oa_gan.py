@@ -118,12 +118,49 @@ def test_eq6_weights_treat_the_mask_as_given():
         M.pixel_loss(out, gt, 6.0, 1.0, mask="true")
 
 
+def test_eq6_known_weights_are_the_occluder_mask():
+    out, gt = _output_with_a_leaf_mask()
+    occluder = (torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(5)) > 0.5).float()
+    got = M.pixel_loss(out, gt, hole=6.0, valid=1.0, mask="known", occluder=occluder)
+    err = (out.final - gt).abs()
+    torch.testing.assert_close(got, 6.0 * (occluder * err).mean() + ((1 - occluder) * err).mean())
+    with pytest.raises(ValueError, match="occluder"):
+        M.pixel_loss(out, gt, 6.0, 1.0, mask="known")
+
+
+def test_known_mask_fit_opens_the_occluder_and_keeps_the_rest():
+    out, _ = _output_with_a_leaf_mask(keep_value=0.5)
+    occluder = torch.zeros(2, 1, 8, 8)
+    occluder[..., 2:5, :] = 1
+    grad, = torch.autograd.grad(M.mask_fit(out, occluder), out.keep)
+    # a step -lr * grad lowers M (opens the hole) on the occluder and raises it elsewhere
+    assert (grad[occluder.bool()] > 0).all() and (grad[~occluder.bool()] < 0).all()
+
+
+def test_known_mask_term_on_paired_batches_only():
+    gen, disc = M.OAGAN(CFG), M.Discriminator(CFG)
+    x, gt = _batch()
+    w = M.LossWeights()
+    assert w.known_mask > 0  # on by default (chosen on validation people; see model.mask_fit)
+    occluder = torch.zeros(4, 1, 16, 16)
+    occluder[..., 4:8, :] = 1
+    paired = M.generator_losses(gen(x), disc, w, gt, occluder=occluder)
+    assert "known_mask" in paired and torch.isfinite(paired["total"])
+    assert "known_mask" not in M.generator_losses(gen(x), disc, w)  # Eq. 9: natural batches have no mask
+    off = dataclasses.replace(w, known_mask=0.0)
+    assert "known_mask" not in M.generator_losses(gen(x), disc, off, gt, occluder=occluder)
+    with pytest.raises(ValueError, match="occluder"):
+        M.generator_losses(gen(x), disc, w, gt)
+
+
 def test_the_eq6_switch_changes_the_checkpoint_key():
     from occface.papers.oa_gan.train import train_key
 
     cfg = OAGANConfig.for_profile("quick")
     learned = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, pixel_mask="learned"))
     assert train_key(cfg, "facenet") != train_key(learned, "facenet")
+    printed = dataclasses.replace(cfg, weights=dataclasses.replace(cfg.weights, known_mask=0.0), clean_share=0.0)
+    assert train_key(cfg, "facenet") != train_key(printed, "facenet")
 
 
 def test_ablation_weights_and_unknown_names():
@@ -137,8 +174,12 @@ def test_paired_and_unpaired_losses_have_the_terms_of_eqs_8_and_9():
     gen, disc = M.OAGAN(CFG), M.Discriminator(CFG)
     x, gt = _batch()
     out, ps, w = gen(x), PerceptualStyle(TinyFeatures()), M.LossWeights()
-    paired = M.generator_losses(out, disc, w, gt, ps, torch.ones(4, 10), torch.ones(4))
-    assert set(paired) == {"perceptual", "style", "pixel", "smooth", "mask", "adv", "attr", "total"}
+    occluder = torch.zeros(4, 1, 16, 16)
+    paired = M.generator_losses(out, disc, w, gt, ps, torch.ones(4, 10), torch.ones(4), occluder=occluder)
+    assert set(paired) == {"perceptual", "style", "pixel", "smooth", "mask", "adv", "attr", "known_mask", "total"}
+    printed = M.generator_losses(out, disc, dataclasses.replace(w, known_mask=0.0), gt, ps, torch.ones(4, 10),
+                                 torch.ones(4))  # Eq. 8 as printed: no mask supervision, no mask needed
+    assert set(printed) == {"perceptual", "style", "pixel", "smooth", "mask", "adv", "attr", "total"}
     assert set(M.generator_losses(out, disc, w)) == {"smooth", "mask", "adv", "total"}
     d = M.discriminator_losses(disc, gt, out.final, w, torch.ones(4, 10), torch.ones(4))
     assert set(d) == {"adv", "gp", "attr", "total"} and torch.isfinite(d["total"])
@@ -149,10 +190,12 @@ def test_generator_loss_falls_on_a_fixed_batch():
     gen, disc = M.OAGAN(CFG), M.Discriminator(CFG)
     ps, w = PerceptualStyle(TinyFeatures()), M.LossWeights()
     x, gt = _batch(seed=1)
+    occluder = torch.zeros(4, 1, 16, 16)
+    occluder[..., 4:9, 3:12] = 1
     opt = torch.optim.Adam(gen.parameters(), lr=2e-3, betas=(0.5, 0.999))
     totals = []
     for _ in range(30):
-        loss = M.generator_losses(gen(x), disc, w, gt, ps)["total"]
+        loss = M.generator_losses(gen(x), disc, w, gt, ps, occluder=occluder)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()

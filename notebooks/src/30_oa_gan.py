@@ -4,7 +4,8 @@
 # Cai, Han, Cui, Chen, Liu, Zhou, *Semi-Supervised Natural Face De-Occlusion* (TIFS 2020). The generator
 # first predicts where the face is occluded: an **occlusion-aware module** outputs a mask M (1 = keep) and an
 # intermediate face feature, which M filters (Eq. 1) before a **face completion module** synthesises the
-# face; the output keeps the input where M says so (Eq. 2). No mask is given, at training or at test time.
+# face; the output keeps the input where M says so (Eq. 2). No mask is given at test time; in training, the
+# paired batches' synthetic masks are known (the abstract's "paired images with known masks"), and ours uses them.
 # The discriminator judges realism (WGAN-GP) and predicts ten face attributes (Eq. 3). Training alternates
 # **paired** batches (synthetic occluders with their clean face: perceptual, style, pixel, smoothness, mask
 # penalty, adversarial; Eq. 8) with **unpaired natural** batches (smoothness, mask penalty, adversarial; Eq. 9).
@@ -113,15 +114,18 @@ res.figure("training_data", fig, title="OA-GAN training batches: synthetic pairs
 # A WGAN-GP critic step on every batch, a generator step every `g_every`-th batch; paired batches only at
 # first, then natural ones from 1 in 11 up to 1 in 2.
 #
-# Nothing tells the occlusion-aware module where the occluder is; each loss term pulls the mask one way, and
-# the mask is what they leave. Eq. 6 weights a hole pixel's error 6 and a kept pixel's 1 with weights taken
+# In Eqs. 8-9 as printed, nothing tells the occlusion-aware module where the occluder is; each loss term pulls
+# the mask one way, and the mask is what they leave. Eq. 6 weights a hole pixel's error 6 and a kept pixel's 1 with weights taken
 # from the predicted mask. The paper borrows that loss from PConv, where the mask is *given*: here the weights
 # are detached (`LossWeights.pixel_mask = "given"`), so the pixel term moves M only through x_final. If the
 # weights were differentiated too (`"learned"`, an earlier version of this code), opening a hole would raise
 # its pixels' weight from 1 to 6, and the pixel term would push M back to "keep" on every pixel with an error,
 # the occluder's included. `scripts/oa_gan_mask_gradient.py` prints each term's mean dL/dM on the occluder's
 # pixels at initialisation: the smoothness term's TV of x_final is then the largest pull, towards "keep" (the
-# untrained x_synth is rough), and the mask penalty (lambda_5 = -1) adds to it.
+# untrained x_synth is rough), and the mask penalty (lambda_5 = -1) adds to it. So M first closes everywhere.
+# Beyond the printed equations, this code fits M to the known synthetic mask on paired batches (a BCE,
+# `LossWeights.known_mask = 10`, `model.mask_fit`) and leaves a quarter of each paired batch unoccluded
+# (`OAGANConfig.clean_share`), so that clean faces keep an empty mask; `known_mask=0, clean_share=0` is the paper's.
 
 # %%
 trained = train.train_oa_gan(cfg)

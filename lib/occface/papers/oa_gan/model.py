@@ -202,7 +202,8 @@ def attribute_loss(pred: Tensor, target: Tensor, known: Tensor | None = None) ->
 class LossWeights:
     """lambda_1..lambda_6 of Eq. 8 (Sec. IV-B: 0.05, 120, 1, 1e-3, -1, 1); gamma / delta of Eq. 6 and the
     attribute weight beta of Eq. 3, which the paper does not give, from the official code (hole 6, valid 1;
-    attribute MSE/B x 2000 at its batch 48 = 2000/48 on a mean MSE); WGAN-GP lambda 10."""
+    attribute MSE/B x 2000 at its batch 48 = 2000/48 on a mean MSE); WGAN-GP lambda 10. ``known_mask``: the
+    weight of :func:`mask_fit` on paired batches, a term neither the equations nor the official code have."""
     perceptual: float = 0.05
     style: float = 120.0
     pixel: float = 1.0
@@ -214,7 +215,10 @@ class LossWeights:
     attr: float = 2000.0 / 48
     gp: float = 10.0
     pixel_on: str = "final"  # Eq. 6 as printed; "synth" = the official code's x_synth
-    pixel_mask: str = "given"  # Eq. 6's weights: "given" (detached, the paper's intent) | "learned" (see pixel_loss)
+    pixel_mask: str = "given"  # Eq. 6's weights: "given" | "learned" | "known" (see pixel_loss)
+    # BCE of M against the synthetic occluder's mask on paired batches (see mask_fit); 0 = the printed Eqs. 8-9.
+    # 10: chosen on the validation people (scripts/oa_gan_mask_eval.py --split val, default profile, 300 batches)
+    known_mask: float = 10.0
 
     def without(self, drop: tuple[str, ...]) -> "LossWeights":
         """Table IV: the weights with the named terms (``ABLATIONS``) set to 0."""
@@ -232,11 +236,11 @@ def perceptual_style(ps: PerceptualStyle, out: GeneratorOutput, gt: Tensor,
     return ps((out.synth[rows], out.final[rows]), gt[rows])  # summed over both; x_gt's features once
 
 
-PIXEL_MASKS = ("given", "learned")
+PIXEL_MASKS = ("given", "learned", "known")
 
 
 def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float, on: str = "final",
-               mask: str = "given") -> Tensor:
+               mask: str = "given", occluder: Tensor | None = None) -> Tensor:
     """Eq. 6 on x_final, as the paper writes it (``on="synth"``: the official code's x_synth):
     gamma |(1 - M)(x_final - x_gt)|_1 + delta |M (x_final - x_gt)|_1, means over N*C*H*W.
 
@@ -244,13 +248,31 @@ def pixel_loss(out: GeneratorOutput, gt: Tensor, hole: float, valid: float, on: 
     so M moves here only through x_final (Eq. 2) and x_synth (Eq. 1). ``"learned"`` differentiates the weights
     too (this project's earlier code): opening a hole raises a pixel's weight from delta to gamma, so the term
     pushes M towards "keep" wherever the error is not zero, the occluder included (the official code
-    differentiates the mask on the prediction side only, with a detached M * x_gt target)."""
+    differentiates the mask on the prediction side only, with a detached M * x_gt target).
+    ``"known"``: the weights are the synthetic occluder's mask ``occluder`` (1 = hole), PConv's given hole; the
+    abstract's "paired images with known masks of artificial occlusions"."""
     if on not in ("final", "synth"):
         raise ValueError(f"pixel loss on 'final' or 'synth', got {on!r}")
     if mask not in PIXEL_MASKS:
         raise ValueError(f"Eq. 6's mask weights must be one of {PIXEL_MASKS}, got {mask!r}")
-    weights = out.hole.detach() if mask == "given" else out.hole  # the paper: the weighting treats M as given
+    if mask == "known" and occluder is None:
+        raise ValueError("Eq. 6 with mask='known' needs the paired batch's occluder mask")
+    weights = occluder if mask == "known" else out.hole.detach() if mask == "given" else out.hole
     return masked_l1(out.final if on == "final" else out.synth, gt, weights, hole=hole, valid=valid)
+
+
+def mask_fit(out: GeneratorOutput, occluder: Tensor) -> Tensor:
+    """Binary cross-entropy between the predicted hole 1 - M and the synthetic occluder's mask (1 = hole),
+    mean over N*H*W, on paired batches only (natural batches have no mask: Eq. 9 is unchanged).
+
+    The paper learns from "paired images with known masks of artificial occlusions" (abstract) but prints
+    no term that uses those masks, and the official code never does; without one, M's only pull towards
+    "hole" is the indirect one through x_final (Eq. 2). At initialisation (default profile) that pull, Eq. 6's
+    +5e-6 per occluder pixel, loses to Eq. 7's TV of the still noisy x_final (-4.6e-5) and lambda_5 (-1.6e-5);
+    this term at weight 1 gives +3.4e-5 (``scripts/oa_gan_mask_gradient.py``). Beyond Eqs. 8-9 (paper's
+    abstract, not the official code); ``LossWeights.known_mask = 0`` turns it off."""
+    hole = out.hole.clamp(1e-6, 1 - 1e-6)  # BCE on the probability: the sigmoid's logit is not kept
+    return F.binary_cross_entropy(hole, occluder.to(hole.dtype))
 
 
 def smooth_loss(out: GeneratorOutput) -> Tensor:
@@ -268,10 +290,13 @@ def mask_penalty(out: GeneratorOutput) -> Tensor:
 
 def generator_losses(out: GeneratorOutput, disc: Discriminator, w: LossWeights, gt: Tensor | None = None,
                      ps: PerceptualStyle | None = None, attrs: Tensor | None = None,
-                     known: Tensor | None = None, perceptual_rows: slice = slice(None)) -> dict[str, Tensor]:
+                     known: Tensor | None = None, perceptual_rows: slice = slice(None),
+                     occluder: Tensor | None = None) -> dict[str, Tensor]:
     """Eq. 8 on a paired batch (``gt`` given) or Eq. 9 on a natural batch (``gt`` None): the weighted terms
     and their sum ``total``. The attribute term (AC-GAN style, through D's head) joins the adversarial
-    one on paired batches only, as the paper says (the official code uses it on natural batches too)."""
+    one on paired batches only, as the paper says (the official code uses it on natural batches too).
+    ``occluder``: the paired batch's synthetic occluder mask (1 = hole), for ``pixel_mask="known"`` and the
+    ``known_mask`` term (:func:`mask_fit`)."""
     critic = GANLoss("wgan")
     scores, attr_pred = disc(out.final)
     terms = {"adv": w.adv * critic.g_loss(scores), "smooth": w.smooth * smooth_loss(out),
@@ -280,7 +305,11 @@ def generator_losses(out: GeneratorOutput, disc: Discriminator, w: LossWeights, 
         if ps is not None and (w.perceptual or w.style):
             perc, style = perceptual_style(ps, out, gt, perceptual_rows)
             terms["perceptual"], terms["style"] = w.perceptual * perc, w.style * style
-        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid, w.pixel_on, w.pixel_mask)
+        terms["pixel"] = w.pixel * pixel_loss(out, gt, w.hole, w.valid, w.pixel_on, w.pixel_mask, occluder)
+        if w.known_mask:
+            if occluder is None:
+                raise ValueError("known_mask > 0 needs the paired batch's occluder mask")
+            terms["known_mask"] = w.known_mask * mask_fit(out, occluder)
         if attrs is not None and attr_pred is not None:
             terms["attr"] = w.adv * w.attr * attribute_loss(attr_pred, attrs, known)
     terms["total"] = sum(terms.values())

@@ -49,7 +49,7 @@ def occlude_rotated(images: Tensor, landmarks: Tensor, seed: int, templates: str
 class PairedBatch:
     occluded: Tensor
     clean: Tensor
-    mask: Tensor        # the true occluder mask, 1 = hole (never used as supervision, as the paper)
+    mask: Tensor        # the true occluder mask, 1 = hole (supervision only with LossWeights.known_mask > 0)
     attrs: Tensor | None
     known: Tensor | None
 
@@ -73,11 +73,17 @@ class OAGANData:
     def attributes(self) -> int:
         return self.attrs.shape[1]
 
-    def paired_batch(self, gen: torch.Generator, size: int) -> PairedBatch:
-        """Clean faces of Y and their synthetic occlusion (training templates, +-15 degrees)."""
+    def paired_batch(self, gen: torch.Generator, size: int, clean_share: float = 0.0) -> PairedBatch:
+        """Clean faces of Y and their synthetic occlusion (training templates, +-15 degrees). The last
+        ``round(clean_share * size)`` faces keep no occluder (an empty known mask, input = ground truth), so
+        that a mask fitted to known masks also learns Fig. 9's "no hole on a clean face"."""
         idx = self.paired[torch.randint(len(self.paired), (size,), generator=gen)]
         seed = int(torch.randint(2 ** 31, (1,), generator=gen))
         occ, mask, _ = occlude_rotated(self.images[idx], self.landmarks[idx], seed)
+        clean_rows = round(clean_share * size)
+        if clean_rows:  # the last rows: Eqs. 4-5 run on the first ``perceptual_batch`` rows, occluded ones
+            occ[size - clean_rows:] = self.images[idx[size - clean_rows:]]
+            mask[size - clean_rows:] = 0
         attrs = (self.attrs[idx], self.known[idx]) if self.attributes else (None, None)
         return PairedBatch(occ, self.images[idx], mask, *attrs)
 

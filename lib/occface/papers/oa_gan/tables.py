@@ -47,8 +47,19 @@ def notes(cfg: OAGANConfig, data_note: str, features: str = "facenet") -> list[s
     return [loss,
             f"trained on LFW's training people (none of View-2 folds 6-10) at {cfg.net.image_size} px instead of "
             f"CelebA at 128 px; {cfg.steps} batches of {cfg.batch}, schedule '{cfg.schedule}'",
-            data_note,
+            data_note, *mask_notes(cfg),
             "test: LFW test people with unseen occluder templates (one of nine kinds per face, +-15 degrees)"]
+
+
+def mask_notes(cfg: OAGANConfig) -> list[str]:
+    """The mask supervision beyond Eqs. 8-9, when the config uses it (``model.mask_fit``)."""
+    out = []
+    if cfg.weights.known_mask:
+        out.append(f"beyond Eqs. 8-9: M fitted to the known synthetic occluder mask on paired batches (BCE x "
+                   f"{cfg.weights.known_mask:g}; the abstract's 'paired images with known masks')")
+    if cfg.clean_share:
+        out.append(f"{cfg.clean_share:.0%} of each paired batch left unoccluded (empty known mask; not in the paper)")
+    return out
 
 
 def test_set(size: int, images: int, seed: int = 0) -> TestSet:
