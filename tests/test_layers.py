@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "occface"
 # registration (a compared method) but no folder loop may form.
 LAYERS: list[set[str]] = [
     {"paths", "profiles", "runtime", "locks", "tables", "plots", "results", "claims", "checks", "train", "registry", "knobs",
-     "__init__"},
+     "progress", "__init__"},
     {"faces"},
     {"pretrained"},
     {"nn"},
