@@ -26,6 +26,8 @@ import torch
 from occface.eval.metrics import masked_psnr, psnr
 from occface.papers.oa_gan import natural, tables
 from occface.papers.oa_gan.train import OAGANConfig, train_oa_gan
+from occface.runtime import seed_everything
+from occface.train import set_precision
 
 VAL_SHARE = 0.2
 
@@ -90,8 +92,13 @@ def main() -> None:
     parser.add_argument("--cfg", action="append", default=[], help="OAGANConfig field=value (JSON value)")
     parser.add_argument("--images", type=int, default=0, help="evaluation faces (0: the tables' count)")
     parser.add_argument("--figure", default="")
+    parser.add_argument("--precision", choices=("profile", "fp32"), default="profile",
+                        help="training precision: the profile's, as notebook 30 (bf16 at default where the CPU "
+                             "has it), or fp32 (the issue-24 validation runs)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    seed_everything(0)  # as notebook 30's start_notebook: its checkpoints are the notebook's
+    set_precision(args.precision if args.precision == "fp32" else args.profile)
     weights = dict(s.split("=", 1) for s in args.set)
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.cfg)}
     cfg = OAGANConfig.for_profile(args.profile, **overrides)
