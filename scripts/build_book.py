@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import re
 import shutil
 import sys
@@ -66,7 +67,21 @@ def executed_notebooks(profile: str) -> dict[str, tuple[Path, str]]:
     return found
 
 
-def write_notebook(source: Path, target: Path, note: str) -> None:
+def relink_figures(body: str, source: Path, target: Path, out: Path) -> str:
+    """An executed notebook under results/ links its figures as files beside it (``occface.executed``): point
+    each such link at the copy of that file in the site."""
+    results = ROOT / "results"
+
+    def fix(match: re.Match) -> str:
+        url = match.group(1)
+        path = (source.parent / url).resolve()
+        if re.match(r"^[a-z]+:|^#|^/", url) or not path.is_file() or not path.is_relative_to(results):
+            return match.group(0)
+        return f'src="{os.path.relpath(out / "results" / path.relative_to(results), target.parent)}"'
+    return re.sub(r'src="([^"]+)"', fix, body)
+
+
+def write_notebook(source: Path, target: Path, note: str, out: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -74,6 +89,7 @@ def write_notebook(source: Path, target: Path, note: str) -> None:
     notebook.metadata.pop("widgets", None)  # widget state is dead in a static page
     body, _ = HTMLExporter(template_name="lab", exclude_input_prompt=True,
                            exclude_output_prompt=True).from_notebook_node(notebook)
+    body = relink_figures(body, source, target, out)
     banner = f"<p style='background:#ffd;padding:.5rem'>This page shows {html.escape(note)}.</p>"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body.replace("<body", "<body data-occface-book", 1).replace(
@@ -97,7 +113,7 @@ def build(profile: str, out: Path) -> Path:
             shutil.copy2(path, target)
     notebooks = executed_notebooks(profile)
     for stem, (source, note) in notebooks.items():
-        write_notebook(source, out / "notebooks" / f"{stem}.html", note)
+        write_notebook(source, out / "notebooks" / f"{stem}.html", note, out)
     items = "".join(f"<li><a href='notebooks/{stem}.html'>{stem}</a> — {html.escape(note)}</li>"
                     for stem, (_, note) in notebooks.items())
     index = (f"<h1>occface</h1><p>The companion as a static site, profile <code>{profile}</code>.</p>"
