@@ -2,7 +2,7 @@
 
 Prints mask IoU (all kinds, sunglasses), the predicted hole on clean faces (fraction of the image),
 PSNR(output, clean input), PSNR and hole PSNR (inside the true occluder mask) of the output and of the
-occluded input, and saves a figure (input, predicted hole, output, ground truth; then clean faces).
+occluded input, the checkerboard ratio of x_synth (``eval.metrics.checkerboard_ratio``; ~1 = no stripes), and saves a figure (input, predicted hole, output, ground truth; then clean faces).
 
 ``--split val``: the weights are chosen here. The training people are split by person (seeded): the model
 trains without the held-out fifth, which is then occluded with the *unseen* templates and scored. Its
@@ -23,7 +23,7 @@ import json
 import numpy as np
 import torch
 
-from occface.eval.metrics import masked_psnr, psnr
+from occface.eval.metrics import checkerboard_ratio, masked_psnr, psnr
 from occface.papers.oa_gan import natural, tables
 from occface.papers.oa_gan.train import OAGANConfig, train_oa_gan
 from occface.runtime import seed_everything
@@ -64,7 +64,9 @@ def evaluate(model, occluded, clean, mask, kinds) -> dict[str, float]:
             "PSNR output": psnr(out, clean), "PSNR input": psnr(occluded, clean),
             "hole PSNR output": float(hole_psnr(out, clean, mask).mean()),
             "hole PSNR input": float(hole_psnr(occluded, clean, mask).mean()),
-            "hole PSNR gain": float((hole_psnr(out, clean, mask) - hole_psnr(occluded, clean, mask)).mean())}
+            "hole PSNR gain": float((hole_psnr(out, clean, mask) - hole_psnr(occluded, clean, mask)).mean()),
+            "checkerboard ratio x_synth": checkerboard_ratio(model.synthesize(occluded)),
+            "checkerboard ratio ground truth": checkerboard_ratio(clean)}
 
 
 def figure(model, occluded, clean, path: str, n: int = 8) -> None:

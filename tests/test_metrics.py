@@ -244,3 +244,16 @@ def test_paired_difference_interval_brackets_the_difference_and_ignores_shared_d
     # paired: the 360 shared decisions add no spread (about 0.06 wide; two unpaired intervals: about 0.11)
     assert high - low < 0.08
     assert out["a_only"] + out["b_only"] == 40
+
+
+def test_checkerboard_ratio_is_about_one_for_smooth_images_and_high_for_deconv_stripes():
+    from occface.eval.metrics import checkerboard_ratio
+
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.avg_pool2d(torch.rand(8, 3, 72, 72, generator=g), 9, 1)  # 64x64, 1/f-like
+    assert 0.8 < checkerboard_ratio(smooth) < 1.2
+    period8 = (torch.arange(64) % 8 < 4).float()  # along both axes, as stacked stride-2 deconvs print it
+    stripes = smooth + 0.05 * (period8[:, None] + period8[None, :])
+    assert checkerboard_ratio(stripes) > 1.5
+    with pytest.raises(ValueError, match="divisible by 8"):
+        checkerboard_ratio(torch.rand(2, 3, 60, 60))

@@ -246,3 +246,17 @@ def test_score_cells_add_the_hole_psnr_inside_the_true_mask():
     assert set(cells) == {"PSNR", "SSIM", "hole PSNR"}
     assert cells["hole PSNR"].ours == pytest.approx(masked_psnr(restored, clean, mask))
     assert cells["hole PSNR"].ours < cells["PSNR"].ours  # the untouched pixels lift the whole-image PSNR
+
+
+@pytest.mark.parametrize("upsample", ["deconv", "resize"])
+def test_both_upsampling_layers_give_the_same_shapes(upsample):
+    torch.manual_seed(0)
+    out = M.OAGAN(dataclasses.replace(CFG, upsample=upsample))(_batch()[0])
+    assert out.keep.shape == (4, 1, 16, 16) and out.synth.shape == (4, 3, 16, 16)
+    with pytest.raises(ValueError, match="'deconv' \\(Table I\\) or 'resize'"):
+        M.OAGAN(dataclasses.replace(CFG, upsample="bicubic"))
+
+
+def test_full_keeps_table_i_deconvs_and_smaller_profiles_resize():
+    assert M.NetConfig.for_profile("full").upsample == "deconv"
+    assert M.NetConfig.for_profile("default").upsample == M.NetConfig.for_profile("quick").upsample == "resize"

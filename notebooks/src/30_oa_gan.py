@@ -80,7 +80,10 @@ print(cfg)
 # ## The network at this profile
 # `full` is Table I / II: 128x128 faces, 64 channels after the first conv, six residual blocks at 32x32,
 # a completion module down to 512x16x16; a six-layer discriminator (64 to 2,048 channels at 2x2) with a
-# 1x2x2 adversarial head and a 10-way attribute head.
+# 1x2x2 adversarial head and a 10-way attribute head. Below `full`, the generator upsamples by nearest x2 + a 3x3
+# conv instead of Table I's 4x4/2 deconvs (`NetConfig.upsample`, beyond the paper): with our few thousand batches
+# the three stacked deconvs printed a checkerboard of period 8 px into every fill (the "checkerboard ratio" of
+# the mask table measures it; Odena et al. 2016 explain why deconvs do this and resizing does not).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -88,7 +91,8 @@ full = NetConfig()
 print(f"paper/full: {full.image_size}px, width {full.width}, {full.res_blocks} residual blocks, "
       f"D width {full.disc_width}, {full.attributes} attributes")
 print(f"{P.name}: {cfg.net.image_size}px, width {cfg.net.width}, {cfg.net.res_blocks} residual blocks, "
-      f"D width {cfg.net.disc_width}; batch {cfg.batch}, {cfg.steps} batches, G every {cfg.g_every}")
+      f"D width {cfg.net.disc_width}, upsampling '{cfg.net.upsample}'; batch {cfg.batch}, {cfg.steps} batches, "
+      f"G every {cfg.g_every}")
 
 # %% [markdown]
 # ## Training data

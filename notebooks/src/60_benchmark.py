@@ -29,8 +29,6 @@ profile = "quick"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import os
-
 import matplotlib.pyplot as plt
 from IPython.display import display
 

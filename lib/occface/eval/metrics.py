@@ -121,6 +121,27 @@ def ssim(restored: np.ndarray | torch.Tensor, clean: np.ndarray | torch.Tensor, 
     return values if per_image else float(values.mean())
 
 
+def checkerboard_ratio(images: np.ndarray | torch.Tensor, period: int = 8) -> float:
+    """How strongly ``images`` repeat with ``period`` px (and its divisors), the checkerboard that stacked
+    stride-2 transposed convs print (Odena et al. 2016): along each axis, the mean amplitude spectrum at the
+    frequencies k = j * H / period (j >= 1) over the mean of their two neighbours (one at Nyquist), averaged.
+    About 1 for photographs (their spectrum falls smoothly); 1.5-2 for the deconv stripes of an undertrained
+    generator. Needs a side divisible by ``period``."""
+    x = _as_nchw(images)
+    side = x.shape[-1]
+    if side % period or x.shape[-2] != side:
+        raise ValueError(f"checkerboard_ratio needs square images with a side divisible by {period}; got "
+                         f"{tuple(x.shape[-2:])}")
+    x = x - x.mean((-2, -1), keepdim=True)
+    spectrum = torch.fft.fft2(x).abs().mean((0, 1))
+    ratios = []
+    for profile in (spectrum.mean(0), spectrum.mean(1)):  # horizontal, vertical frequencies
+        for k in range(side // period, side // 2 + 1, side // period):
+            neighbours = [profile[k - 1]] + ([profile[k + 1]] if k < side // 2 else [])
+            ratios.append(float(profile[k] / torch.stack(neighbours).mean()))
+    return float(np.mean(ratios))
+
+
 # --------------------------------------------------------------------------------------------- verification
 
 

@@ -45,8 +45,12 @@ class NetConfig(ProfileConfig):
     res_blocks: int = 6      # "six residual blocks" (text; the garbled Table I row reads 3x); official: 6
     disc_width: int = 64     # first conv of the discriminator: 64 channels (Table II)
     attributes: int = 10     # 0 drops the attribute head (no attribute labels)
+    # "deconv" = Table I and the official code (4x4/2 transposed convs); "resize" (beyond the paper; quick and
+    # default): nearest x2 + 3x3 conv (Odena et al. 2016), since at our budgets the stacked deconvs print a
+    # period-8 checkerboard into x_synth (the fills' stripes: spectrum peaks at H/8, H/4, H/2)
+    upsample: str = "deconv"
     SHARED = {"image_size": "image_size", "width": "width", "disc_width": "width"}
-    PER_PROFILE = {"quick": {}, "default": {}, "full": {}}
+    PER_PROFILE = {"quick": {"upsample": "resize"}, "default": {"upsample": "resize"}, "full": {}}
 
 
 # ## 1. Generator (Sec. III-A, Table I)
@@ -55,9 +59,14 @@ def _down(cin: int, cout: int) -> nn.Sequential:
     return conv_norm_act(cin, cout, 4, 2, norm="instance", act="relu")
 
 
-def _up(cin: int, cout: int) -> nn.Sequential:
-    """Deconv 4x4/2 + IN + ReLU."""
-    return conv_norm_act(cin, cout, 4, 2, norm="instance", act="relu", transpose=True)
+def _up(cin: int, cout: int, upsample: str = "deconv") -> nn.Sequential:
+    """Deconv 4x4/2 + IN + ReLU (Table I), or ``"resize"``: nearest x2, then conv 3x3 + IN + ReLU."""
+    if upsample == "deconv":
+        return conv_norm_act(cin, cout, 4, 2, norm="instance", act="relu", transpose=True)
+    if upsample == "resize":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                             conv_norm_act(cin, cout, 3, norm="instance", act="relu"))
+    raise ValueError(f"unknown upsample {upsample!r}: use 'deconv' (Table I) or 'resize' (nearest + conv)")
 
 
 class OcclusionAware(nn.Module):
@@ -70,7 +79,7 @@ class OcclusionAware(nn.Module):
         self.features = nn.Sequential(
             conv_norm_act(3, w, 7, norm="instance", act="relu"), _down(w, 2 * w), _down(2 * w, 4 * w),
             *[ResidualBlock(4 * w, norm="instance") for _ in range(cfg.res_blocks)],
-            _up(4 * w, 2 * w), _up(2 * w, w))
+            _up(4 * w, 2 * w, cfg.upsample), _up(2 * w, w, cfg.upsample))
         self.mask_head = nn.Conv2d(w, 1, 7, padding=3)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -86,7 +95,7 @@ class FaceCompletion(nn.Module):
         w = cfg.width
         self.net = nn.Sequential(
             _down(w, 2 * w), _down(2 * w, 4 * w), _down(4 * w, 8 * w),
-            _up(8 * w, 4 * w), _up(4 * w, 2 * w), _up(2 * w, w),
+            _up(8 * w, 4 * w, cfg.upsample), _up(4 * w, 2 * w, cfg.upsample), _up(2 * w, w, cfg.upsample),
             nn.Conv2d(w, 3, 7, padding=3), nn.Tanh())
 
     def forward(self, feat_non_occ: Tensor) -> Tensor:
@@ -156,6 +165,16 @@ class OAGAN(nn.Module):
             finals.append(blend(x, synth, keep).clamp(0, 1).cpu())
         self.train(was)
         return torch.cat(holes), torch.cat(finals)
+
+    @torch.no_grad()
+    def synthesize(self, images: Tensor) -> Tensor:
+        """x_synth for faces at the model's size: the completion module's whole face before Eq. 2's blend (where
+        upsampling artefacts show; ``eval.metrics.checkerboard_ratio``)."""
+        was = self.training
+        self.eval()
+        synth = torch.cat([self(x).synth for x in images.float().split(256)])
+        self.train(was)
+        return synth
 
     def predict_mask(self, images: Tensor) -> Tensor:
         """(N,1,H,W) in [0,1], 1 = hole (the project's polarity: 1 - M), for ``registry.with_mask``."""
