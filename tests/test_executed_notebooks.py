@@ -44,13 +44,13 @@ def test_publish_writes_a_valid_notebook(tmp_path):
     nbformat.validate(nbformat.read(target, as_version=4))
 
 
-def _png(width: int, height: int) -> bytes:
+def _png(width: int, height: int, colour: str = "white") -> bytes:
     import io
 
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -58,7 +58,7 @@ def _figure_notebook(width: int, height: int) -> nbformat.NotebookNode:
     import base64
 
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('fig = grid(rows)\nres.figure("fig4", fig, title="GT and outputs")')
+    cell = nbformat.v4.new_code_cell('for kind in kinds:\n    res.figure(f"grid_{kind}", grid(kind), title="...")')
     cell.outputs = [nbformat.v4.new_output("display_data", data={
         "image/png": base64.b64encode(_png(width, height)).decode(), "text/plain": "<Figure>"})]
     nb.cells = [cell]
@@ -66,17 +66,20 @@ def _figure_notebook(width: int, height: int) -> nbformat.NotebookNode:
 
 
 def test_a_saved_figure_is_linked_to_its_published_png_instead_of_embedded_twice(tmp_path):
-    (tmp_path / "fig4.png").write_bytes(_png(440, 220))  # published at another dpi, same aspect
-    (tmp_path / "manifest.json").write_text('{"fig4": {"title": "GT and outputs"}}')
+    (tmp_path / "grid_hand.png").write_bytes(_png(440, 220, "black"))  # another picture, same shape
+    (tmp_path / "grid_cup.png").write_bytes(_png(440, 220))  # this one, published at another dpi
+    (tmp_path / "manifest.json").write_text('{"grid_hand": {"kind": "figure", "title": "hand"}, '
+                                            '"grid_cup": {"kind": "figure", "title": "GT and outputs"}}')
     nb = _figure_notebook(400, 200)
     assert link_figures(nb, tmp_path) == 1
-    assert nb.cells[0].outputs[0].data == {"text/markdown": "![GT and outputs](fig4.png)",
-                                           "text/plain": "<figure: fig4.png>"}
+    assert nb.cells[0].outputs[0].data == {"text/markdown": "![GT and outputs](grid_cup.png)",
+                                           "text/plain": "<figure: grid_cup.png>"}
 
 
 def test_a_figure_is_kept_inline_when_its_png_is_missing_or_does_not_match(tmp_path):
     nb = _figure_notebook(400, 200)
-    assert link_figures(nb, tmp_path) == 0  # no fig4.png beside it
+    assert link_figures(nb, tmp_path) == 0  # nothing published beside it
     (tmp_path / "fig4.png").write_bytes(_png(200, 400))  # another figure's shape: never link the wrong file
+    (tmp_path / "manifest.json").write_text('{"fig4": {"kind": "figure", "title": "t"}}')
     assert link_figures(nb, tmp_path) == 0
     assert "image/png" in nb.cells[0].outputs[0].data

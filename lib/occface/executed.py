@@ -8,6 +8,7 @@ each figure twice (a default notebook's inline PNGs alone reached 4 MB)."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -15,10 +16,12 @@ import struct
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-FIGURE_CALL = re.compile(r"""\.figure\(\s*["'](\w+)["']""")  # res.figure("fig6", ...) in a cell's source
-ASPECT_TOLERANCE = 0.03  # inline and published renderings differ in dpi only, so their aspect ratios agree
+FIGURE_CALL = re.compile(r"\.figure\(")  # a cell that saves a figure (res.figure(...)), literal name or not
+ASPECT_TOLERANCE = 0.15  # inline and published renderings differ in dpi and in the footer the published one adds
+MATCH_TOLERANCE = 0.03  # mean absolute difference of the two renderings' 48x48 grey thumbnails, in [0, 1]
 
 
 def machine_paths() -> dict[str, str]:
@@ -77,34 +80,56 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def _same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return abs(a[0] / a[1] - b[0] / b[1]) <= ASPECT_TOLERANCE * b[0] / b[1]
+def _thumbnail(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L").resize((48, 48), Image.Resampling.BOX), dtype=np.float32) / 255
 
 
-def _titles(folder: Path) -> dict[str, str]:
+def _figures(folder: Path) -> dict[str, tuple[str, tuple[int, int], np.ndarray]]:
+    """{file name: (title, size, thumbnail)} of the figures published in ``folder`` (its manifest)."""
     manifest = folder / "manifest.json"
-    return {k: v.get("title", k) for k, v in json.loads(manifest.read_text()).items()} if manifest.exists() else {}
+    entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+    found = {}
+    for name, entry in entries.items():
+        path = folder / f"{name}.png"
+        if entry.get("kind") == "figure" and path.exists():
+            data = path.read_bytes()
+            found[path.name] = (entry.get("title", name), _png_size(data), _thumbnail(data))
+    return found
+
+
+def _match(data: bytes, figures: dict, used: set[str]) -> str | None:
+    """The published figure this inline rendering shows: same aspect ratio, near-identical thumbnail."""
+    size, thumb = _png_size(data), _thumbnail(data)
+    best, best_diff = None, MATCH_TOLERANCE
+    for file, (_, published, other) in figures.items():
+        if file in used or abs(size[0] / size[1] - published[0] / published[1]) > ASPECT_TOLERANCE * published[0] / published[1]:
+            continue
+        diff = float(np.abs(thumb - other).mean())
+        if diff < best_diff:
+            best, best_diff = file, diff
+    return best
 
 
 def link_figures(notebook: nbformat.NotebookNode, folder: Path) -> int:
-    """Replace each inline figure that a cell also saved (``res.figure("name", ...)``) as ``folder/name.png`` by
-    a Markdown link to that file; returns how many. A cell is left alone unless it shows as many images as it
-    saves figures and each pair has the same aspect ratio (so a figure is never linked to the wrong file)."""
-    titles, linked = _titles(folder), 0
+    """Replace each inline figure of a cell that saves figures (``res.figure(...)``) by a Markdown link to the
+    PNG published in ``folder`` that shows the same picture (same aspect ratio, near-identical thumbnail: the
+    two renderings differ in dpi only); returns how many. An image with no such PNG stays inline."""
+    figures, used, linked = _figures(folder), set(), 0
     for cell in notebook.cells:
-        names = FIGURE_CALL.findall(cell.get("source", "")) if cell.cell_type == "code" else []
-        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-        if not names or len(names) != len(images):
+        if cell.cell_type != "code" or not FIGURE_CALL.search(cell.get("source", "")):
             continue
-        files = [folder / f"{name}.png" for name in names]
-        if not all(f.exists() for f in files):
-            continue
-        sizes = [_png_size(base64.b64decode(o["data"]["image/png"])) for o in images]
-        if not all(_same_aspect(s, _png_size(f.read_bytes())) for s, f in zip(sizes, files)):
-            continue
-        for name, output in zip(names, images):
-            title = titles.get(name, name).replace("]", ")").replace("[", "(")
-            output["data"] = {"text/markdown": f"![{title}]({name}.png)", "text/plain": f"<figure: {name}.png>"}
+        for output in cell.get("outputs", []):
+            if "image/png" not in output.get("data", {}):
+                continue
+            file = _match(base64.b64decode(output["data"]["image/png"]), figures, used)
+            if file is None:
+                continue
+            used.add(file)
+            title = figures[file][0].replace("]", ")").replace("[", "(")
+            output["data"] = {"text/markdown": f"![{title}]({file})", "text/plain": f"<figure: {file}>"}
             output["metadata"] = {}
             linked += 1
     return linked
