@@ -160,3 +160,12 @@ def test_patches_tile_the_image(grid: int):
     p = enc.patches(x)
     assert p.shape == (1, grid, grid, (8 // grid) ** 2)
     assert torch.equal(p[0, grid - 1, 0].view(8 // grid, 8 // grid), x[0, 0, 8 - 8 // grid:, :8 // grid])
+
+
+def test_ssda_sparsity_stays_finite_for_saturated_units_under_bf16_autocast():
+    from occface.papers.rla.baselines import kl_sparsity
+
+    saturated = torch.ones(8, 4, dtype=torch.bfloat16)  # sigmoid outputs that bf16 rounds to exactly 1
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = kl_sparsity(saturated, rho=0.05)
+    assert torch.isfinite(value) and value > 0

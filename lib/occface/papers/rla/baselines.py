@@ -124,8 +124,9 @@ class SSDAConfig:
 
 
 def kl_sparsity(hidden: torch.Tensor, rho: float) -> torch.Tensor:
-    """KL(rho || rho_hat_j) summed over hidden units j, rho_hat_j the unit's mean activation on the batch."""
-    rho_hat = hidden.mean(0).clamp(1e-6, 1 - 1e-6)
+    """KL(rho || rho_hat_j) summed over hidden units j, rho_hat_j the unit's mean activation on the batch.
+    In fp32 even under bf16 autocast: bf16 rounds 1 - 1e-6 to 1, so a saturated unit made the KL infinite."""
+    rho_hat = hidden.float().mean(0).clamp(1e-6, 1 - 1e-6)
     return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
 
 
