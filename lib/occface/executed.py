@@ -1,9 +1,9 @@
 """An executed notebook made fit to publish beside its tables (``results/<profile>/<topic>/<notebook>.ipynb``):
 outputs kept, widget state dropped (it is dead outside a kernel; the text fallback stays), and this machine's
 paths replaced by the names of the variables that set them, so a reader sees ``$OCCFACE_CACHE/...`` and no
-``/home/...`` or ``/tmp/...``. A figure that a cell saved with ``res.figure("name", ...)`` and also showed
-inline is replaced by a link to the published ``name.png`` beside the notebook, so the notebook does not carry
-each figure twice (a default notebook's inline PNGs alone reached 4 MB)."""
+``/home/...`` or ``/tmp/...``. A figure that a cell saved (``res.figure(...)``) and also showed inline is
+replaced by a link to the PNG published beside the notebook that shows the same picture, so the notebook does not
+carry each figure twice (a default notebook's inline PNGs alone reached 4 MB)."""
 
 from __future__ import annotations
 
@@ -115,8 +115,9 @@ def _match(data: bytes, figures: dict, used: set[str]) -> str | None:
 
 def link_figures(notebook: nbformat.NotebookNode, folder: Path) -> int:
     """Replace each inline figure of a cell that saves figures (``res.figure(...)``) by a Markdown link to the
-    PNG published in ``folder`` that shows the same picture (same aspect ratio, near-identical thumbnail: the
-    two renderings differ in dpi only); returns how many. An image with no such PNG stays inline."""
+    PNG published in ``folder`` that shows the same picture (aspect ratio and thumbnail within the tolerances:
+    the two renderings differ in dpi and the published one's footer); returns how many. An image with no such
+    PNG stays inline."""
     figures, used, linked = _figures(folder), set(), 0
     for cell in notebook.cells:
         if cell.cell_type != "code" or not FIGURE_CALL.search(cell.get("source", "")):
