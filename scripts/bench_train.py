@@ -22,7 +22,8 @@ A setting is ``[REF:]PRECISION[,nocl][,nofused]``: ``REF`` a git revision whose 
 second copy of the library (``main:fp32`` = the code before a change), ``PRECISION`` fp32 or bf16, ``nocl`` /
 ``nofused`` drop channels_last / fused Adam from a bf16 run. ``--compare`` alternates the two runs step by
 step in one process, each with its own RNG streams, and prints the ratio of samples per CPU-second (B / A)
-and the gap of the loss averaged over the last 3 steps.
+and the gap of the loss averaged over the last 3 steps (``--loss-window``: more, for a longer check that a
+precision change does not move where training goes).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ sys.path.insert(0, str(REPO / "lib"))
 import occface  # noqa: E402
 
 FLOP_STEPS = 2  # steps whose FLOPs are counted after the timed ones
+LOSS_WINDOW = 3  # steps at the end of a run whose mean loss is compared (``--loss-window``)
 CATEGORIES = ("data", "G", "D", "frozen", "backward", "optimizer", "other")
 
 
@@ -339,7 +341,7 @@ class Run:
 
     @property
     def end_loss(self) -> float:
-        return float(np.mean(self.losses[-3:]))
+        return float(np.mean(self.losses[-LOSS_WINDOW:]))
 
     def breakdown(self) -> dict[str, float]:
         total = sum(self.parts.values())
@@ -427,6 +429,7 @@ def compare_cells(pairs: list[tuple[Run, Run]]):
 
 
 def main(argv: list[str] | None = None) -> None:
+    global LOSS_WINDOW
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default=os.environ.get("PROFILE", "default"))
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated from {', '.join(MODELS)}")
@@ -435,7 +438,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--setting", default=None, help="one setting (default: the profile's precision)")
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two settings, interleaved")
     parser.add_argument("--no-write", action="store_true", help="print only; write no table")
+    parser.add_argument("--loss-window", type=int, default=LOSS_WINDOW,
+                        help="last steps whose mean loss is compared")
     args = parser.parse_args(argv)
+    LOSS_WINDOW = args.loss_window
 
     from occface.results import Results
     from occface.runtime import seed_everything
@@ -477,7 +483,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         res.table("train_compare", list(compare_cells([tuple(r) for r in all_runs])),
                   title=f"Training speed, {args.compare[0]} (A) vs {args.compare[1]} (B), interleaved",
-                  notes=notes + ["loss: mean of the last 3 steps of each run, same batches and seeds"], digits=2)
+                  notes=notes + [f"loss: mean of the last {LOSS_WINDOW} steps of each run, same batches and seeds"], digits=2)
     res.table("train_speed", list(speed_cells(flat, peaks)), title="Training speed and where a step's time goes",
               notes=notes, digits=1)
     print(f"tables in {res.folder}")
