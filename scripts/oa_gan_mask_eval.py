@@ -2,7 +2,8 @@
 
 Prints mask IoU (all kinds, sunglasses), the predicted hole on clean faces (fraction of the image),
 PSNR(output, clean input), PSNR and hole PSNR (inside the true occluder mask) of the output and of the
-occluded input, the checkerboard ratio of x_synth (``eval.metrics.checkerboard_ratio``; ~1 = no stripes), and saves a figure (input, predicted hole, output, ground truth; then clean faces).
+occluded input, the mask's recall and precision, the hole PSNR of x_synth (the completion module's face inside
+the true hole: what Eq. 2 would give with a perfect mask, the fill's own quality), the checkerboard ratio of x_synth (``eval.metrics.checkerboard_ratio``; ~1 = no stripes), and saves a figure (input, predicted hole, output, ground truth; then clean faces).
 
 ``--split val``: the weights are chosen here. The training people are split by person (seeded): the model
 trains without the held-out fifth, which is then occluded with the *unseen* templates and scored. Its
@@ -55,6 +56,8 @@ def evaluate(model, occluded, clean, mask, kinds) -> dict[str, float]:
     iou = tables.mask_iou(hole, mask)
     kinds = np.array(kinds)
     clean_hole = model.predict_mask(clean)
+    found, true = (hole > tables.THRESHOLD).float(), (mask > 0.5).float()
+    synth = model.synthesize(occluded)  # x_synth inside the true hole: the fill, apart from where M failed
     return {"IoU all": float(iou.mean()),
             "IoU sunglasses": float(iou[kinds == "sunglasses"].mean()) if (kinds == "sunglasses").any() else None,
             "predicted area (occluded)": float((hole > tables.THRESHOLD).float().mean()),
@@ -65,6 +68,9 @@ def evaluate(model, occluded, clean, mask, kinds) -> dict[str, float]:
             "hole PSNR output": float(hole_psnr(out, clean, mask).mean()),
             "hole PSNR input": float(hole_psnr(occluded, clean, mask).mean()),
             "hole PSNR gain": float((hole_psnr(out, clean, mask) - hole_psnr(occluded, clean, mask)).mean()),
+            "mask recall": float((found * true).sum() / true.sum()),
+            "mask precision": float((found * true).sum() / found.sum().clamp_min(1)),
+            "hole PSNR x_synth": float(hole_psnr(synth, clean, mask).mean()),
             "checkerboard ratio x_synth": checkerboard_ratio(model.synthesize(occluded)),
             "checkerboard ratio ground truth": checkerboard_ratio(clean)}
 
