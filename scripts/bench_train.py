@@ -264,6 +264,7 @@ class Run:
     parts: dict[str, float] = field(default_factory=dict)
     losses: list[float] = field(default_factory=list)
     flops_counted: list[float] = field(default_factory=list)
+    loss_window: int = LOSS_WINDOW  # last steps whose mean loss is compared
 
     @property
     def flops(self) -> float:
@@ -341,7 +342,7 @@ class Run:
 
     @property
     def end_loss(self) -> float:
-        return float(np.mean(self.losses[-LOSS_WINDOW:]))
+        return float(np.mean(self.losses[-self.loss_window:]))
 
     def breakdown(self) -> dict[str, float]:
         total = sum(self.parts.values())
@@ -369,9 +370,10 @@ def _set_rng_state(state: tuple) -> None:
     random.setstate(state[2])
 
 
-def run_models(model: Model, settings: list[Setting], profile: str, steps: int, warmup: int) -> list[Run]:
+def run_models(model: Model, settings: list[Setting], profile: str, steps: int, warmup: int,
+               loss_window: int = LOSS_WINDOW) -> list[Run]:
     """Build one run per setting, then step them in turn (A0 B0 A1 B1 ...) and count FLOPs on one more step."""
-    runs = [Run(model, s, library(s.ref)) for s in settings]
+    runs = [Run(model, s, library(s.ref), loss_window=loss_window) for s in settings]
     for run in runs:
         run.build(profile)
     for i in range(warmup + steps):
@@ -429,7 +431,6 @@ def compare_cells(pairs: list[tuple[Run, Run]]):
 
 
 def main(argv: list[str] | None = None) -> None:
-    global LOSS_WINDOW
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default=os.environ.get("PROFILE", "default"))
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated from {', '.join(MODELS)}")
@@ -441,7 +442,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loss-window", type=int, default=LOSS_WINDOW,
                         help="last steps whose mean loss is compared")
     args = parser.parse_args(argv)
-    LOSS_WINDOW = args.loss_window
 
     from occface.results import Results
     from occface.runtime import seed_everything
@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> None:
         [Setting.parse(args.setting or resolve_precision(args.profile))]
     all_runs = []
     for name in names:
-        runs = run_models(MODELS[name], settings, args.profile, args.steps, args.warmup)
+        runs = run_models(MODELS[name], settings, args.profile, args.steps, args.warmup, args.loss_window)
         all_runs.append(runs)
         for run in runs:
             parts = ", ".join(f"{k} {v:.0f}%" for k, v in run.breakdown().items())
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         res.table("train_compare", list(compare_cells([tuple(r) for r in all_runs])),
                   title=f"Training speed, {args.compare[0]} (A) vs {args.compare[1]} (B), interleaved",
-                  notes=notes + [f"loss: mean of the last {LOSS_WINDOW} steps of each run, same batches and seeds"], digits=2)
+                  notes=notes + [f"loss: mean of the last {args.loss_window} steps of each run, same batches and seeds"], digits=2)
     res.table("train_speed", list(speed_cells(flat, peaks)), title="Training speed and where a step's time goes",
               notes=notes, digits=1)
     print(f"tables in {res.folder}")

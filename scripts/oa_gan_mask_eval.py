@@ -58,20 +58,21 @@ def evaluate(model, occluded, clean, mask, kinds) -> dict[str, float]:
     clean_hole = model.predict_mask(clean)
     found, true = (hole > tables.THRESHOLD).float(), (mask > 0.5).float()
     synth = model.synthesize(occluded)  # x_synth inside the true hole: the fill, apart from where M failed
+    hole_out, hole_in = hole_psnr(out, clean, mask), hole_psnr(occluded, clean, mask)
     return {"IoU all": float(iou.mean()),
             "IoU sunglasses": float(iou[kinds == "sunglasses"].mean()) if (kinds == "sunglasses").any() else None,
-            "predicted area (occluded)": float((hole > tables.THRESHOLD).float().mean()),
+            "predicted area (occluded)": float(found.mean()),
             "true area": float(mask.mean()),
             "clean: predicted area": float((clean_hole > tables.THRESHOLD).float().mean()),
             "clean: PSNR(output, input)": psnr(model.restore(clean), clean),
             "PSNR output": psnr(out, clean), "PSNR input": psnr(occluded, clean),
-            "hole PSNR output": float(hole_psnr(out, clean, mask).mean()),
-            "hole PSNR input": float(hole_psnr(occluded, clean, mask).mean()),
-            "hole PSNR gain": float((hole_psnr(out, clean, mask) - hole_psnr(occluded, clean, mask)).mean()),
+            "hole PSNR output": float(hole_out.mean()),
+            "hole PSNR input": float(hole_in.mean()),
+            "hole PSNR gain": float((hole_out - hole_in).mean()),
             "mask recall": float((found * true).sum() / true.sum()),
             "mask precision": float((found * true).sum() / found.sum().clamp_min(1)),
             "hole PSNR x_synth": float(hole_psnr(synth, clean, mask).mean()),
-            "checkerboard ratio x_synth": checkerboard_ratio(model.synthesize(occluded)),
+            "checkerboard ratio x_synth": checkerboard_ratio(synth),
             "checkerboard ratio ground truth": checkerboard_ratio(clean)}
 
 
